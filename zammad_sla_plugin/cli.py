@@ -1,0 +1,41 @@
+"""The `zammad-sla` command line: one entry point, one subcommand per job.
+
+Subcommands live in their own modules and are imported only when invoked, so a
+slow or heavy import (Flask, huey, pandas) never taxes an unrelated command.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute" of a click command
+SUBCOMMANDS: dict[str, str] = {
+    "compute": "zammad_sla_plugin.compute_command:compute",
+    "twin": "zammad_sla_plugin.twin.command:twin",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zammad-sla")
+def main() -> None:
+    """SLA engine sidecar for Zammad (the Aivo support SLA)."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
