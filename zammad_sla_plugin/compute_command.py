@@ -1,0 +1,77 @@
+"""`zammad-sla compute`: evaluate tickets offline, JSON in on stdin, JSON out on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any, Iterator, TextIO
+
+import click
+
+from zammad_sla_plugin.clock import SlaInputError, evaluate
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.policy_option import policy_option
+from zammad_sla_plugin.times import parse_time
+
+
+def _documents(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, JSON text) per input document: one JSON object, or JSON Lines."""
+    stripped = text.strip()
+    if not stripped:
+        return
+    try:
+        if isinstance(json.loads(stripped), dict):
+            # One (possibly pretty-printed) object: report it as line 1.
+            yield 1, stripped
+            return
+    except ValueError:
+        pass
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def compute_line(document: str, policy: Policy, default_now: datetime) -> dict[str, Any]:
+    """Evaluate one input document; raises ValueError with a one-line reason on bad input."""
+    try:
+        item = json.loads(document)
+    except ValueError as error:
+        raise ValueError(f"not JSON ({error.msg})") from None
+    if not isinstance(item, dict):
+        raise ValueError("expected a JSON object with a 'ticket' key")
+    if not isinstance(item.get("ticket"), dict):
+        raise ValueError("missing 'ticket' object")
+    now = parse_time(item["now"], "now") if item.get("now") is not None else default_now
+    organization = item.get("organization")
+    if organization is not None and not isinstance(organization, dict):
+        raise ValueError("'organization' must be an object or null")
+    result = evaluate(item["ticket"], item.get("history"), organization, now, policy)
+    return result.to_dict()
+
+
+def run_compute(stdin: TextIO, stdout: TextIO, stderr: TextIO, policy: Policy, default_now: datetime) -> int:
+    """Answer every input document in order; return 2 if any was bad, else 0."""
+    status = 0
+    for number, document in _documents(stdin.read()):
+        try:
+            result = compute_line(document, policy, default_now)
+        except (SlaInputError, ValueError) as error:
+            print(f"zammad-sla compute: line {number}: {error}", file=stderr)
+            status = 2
+            continue
+        print(json.dumps(result), file=stdout, flush=True)
+    return status
+
+
+@click.command()
+@policy_option
+def compute(policy: Policy) -> None:
+    """Evaluate tickets read from stdin (one JSON object, or JSON Lines).
+
+    Each input is {"ticket": {...}, "history": {"history": [...]}, "organization": {...}|null,
+    "now": "2026-03-10T13:00:00Z"}; each output line is that ticket's SLA result. An input
+    without "now" is evaluated as of the current time.
+    """
+    status = run_compute(sys.stdin, sys.stdout, sys.stderr, policy, datetime.now(timezone.utc))
+    sys.exit(status)

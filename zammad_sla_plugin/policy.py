@@ -1,0 +1,252 @@
+"""The SLA policy as data: loading and validating the TOML file that says what to enforce.
+
+The default (`default_policy.toml`, shipped in the package) is the Aivo support SLA. An admin
+overrides it with `--config FILE` or `ZAMMAD_SLA_CONFIG`. Loading checks everything up front
+and reports every problem with its key path in one `PolicyError`, so a typo never surfaces
+as a wrong deadline hours later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from zammad_sla_plugin.calendar import WorkingCalendar
+
+Severity = str
+ClockName = Literal["business", "24x7"]
+SEVERITIES: tuple[str, ...] = ("blocker", "high", "medium", "low")
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyError(ValueError):
+    """The policy file is unreadable or invalid; `problems` lists each one with its key path."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(
+            f"invalid SLA policy {source}: "
+            + ("; ".join(problems) if len(problems) == 1 else "\n  - " + "\n  - ".join(problems))
+        )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarConfig(_Strict):
+    """The working calendar of the business clock."""
+
+    timezone: str
+    holidays_country: str = ""
+    holidays_subdiv: str = ""
+    closed_dates: tuple[dt.date, ...] = ()
+    hours: dict[str, list[tuple[str, str]]]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _weekday_keys(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        unknown = sorted(set(value) - set(WEEKDAYS))
+        if unknown:
+            raise ValueError(f"unknown weekday key(s) {unknown}; use {', '.join(WEEKDAYS)}")
+        return value
+
+    def build(self) -> WorkingCalendar:
+        """The `WorkingCalendar` this configuration describes."""
+        return WorkingCalendar(
+            timezone=self.timezone,
+            hours={day: [tuple(r) for r in ranges] for day, ranges in self.hours.items()},
+            holidays_country=self.holidays_country or None,
+            holidays_subdiv=self.holidays_subdiv or None,
+            closed_dates=self.closed_dates,
+        )
+
+
+class Targets(_Strict):
+    """The two targets of one severity, and the clock they are measured on."""
+
+    clock: ClockName
+    first_response_minutes: float = Field(gt=0)
+    resolution_minutes: float = Field(gt=0)
+
+
+class Support24x7(_Strict):
+    """The contracted 24x7 Integrations Support rule."""
+
+    severities: tuple[str, ...] = ("blocker", "high")
+    integration_value: str = "aivo_built"
+    only_outside_working_hours: bool = True
+    targets: dict[str, Targets] = {}
+
+
+class States(_Strict):
+    """Zammad ticket state names and what they mean to the resolution clock."""
+
+    pause: tuple[str, ...]
+    closed: tuple[str, ...]
+    merged: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> States:
+        seen: dict[str, str] = {}
+        for role in ("pause", "closed", "merged"):
+            for name in getattr(self, role):
+                if name in seen:
+                    raise ValueError(f"state {name!r} is listed in both {seen[name]!r} and {role!r}")
+                seen[name] = role
+        return self
+
+
+class Scope(_Strict):
+    """Which tickets the SLA does not cover."""
+
+    not_applicable_kinds: tuple[str, ...] = ("feature_request",)
+    excluded_origins: tuple[str, ...] = ("customer", "third_party")
+
+
+class Attributes(_Strict):
+    """Names of the Zammad custom object attributes zammad-sla reads and writes."""
+
+    first_response_due_at: str
+    resolution_due_at: str
+    status: str
+    integration: str
+    kind: str
+    origin: str
+    organization_24x7: str
+
+    @model_validator(mode="after")
+    def _valid_names(self) -> Attributes:
+        for key, name in self.model_dump().items():
+            # Zammad refuses attribute names ending in _id/_ids and anything but [a-z0-9_].
+            if not name or not all(c.islower() or c.isdigit() or c == "_" for c in name):
+                raise ValueError(f"{key}: {name!r} must be lowercase letters, digits and '_'")
+            if name.endswith(("_id", "_ids")):
+                raise ValueError(f"{key}: {name!r} must not end in '_id' or '_ids' (Zammad refuses it)")
+        return self
+
+
+class Tags(_Strict):
+    """Tags kept in step with the SLA status."""
+
+    at_risk: str
+    breached: str
+
+
+class Policy(_Strict):
+    """A complete, validated SLA policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    warning_threshold: float = Field(gt=0, lt=1)
+    calendar: CalendarConfig
+    priorities: dict[str, str]
+    severities: dict[str, Targets]
+    support_24x7: Support24x7
+    states: States
+    scope: Scope = Scope()
+    attributes: Attributes
+    tags: Tags
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Policy:
+        problems: list[str] = []
+        for priority, severity in self.priorities.items():
+            if severity not in self.severities:
+                problems.append(f"priorities.{priority!r}: severity {severity!r} has no [severities.{severity}] table")
+        for severity in self.support_24x7.severities:
+            if severity not in self.severities:
+                problems.append(f"support_24x7.severities: unknown severity {severity!r}")
+        for severity in self.support_24x7.targets:
+            if severity not in self.support_24x7.severities:
+                problems.append(
+                    f"support_24x7.targets.{severity}: severity is not listed in support_24x7.severities"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def business_calendar(self) -> WorkingCalendar:
+        """The working calendar (built once per policy)."""
+        return self.calendar.build()
+
+    @cached_property
+    def always_open_calendar(self) -> WorkingCalendar:
+        """The 24x7 clock."""
+        return WorkingCalendar.always_open()
+
+    def calendar_for(self, clock: str) -> WorkingCalendar:
+        """The calendar a clock name counts on."""
+        return self.always_open_calendar if clock == "24x7" else self.business_calendar
+
+    def severity_for_priority(self, priority_name: str) -> str:
+        """Map a Zammad priority name to a severity; KeyError names the unmapped priority."""
+        try:
+            return self.priorities[priority_name]
+        except KeyError:
+            raise KeyError(
+                f"priority {priority_name!r} is not mapped to a severity by the policy "
+                f"(known: {', '.join(sorted(self.priorities))})"
+            ) from None
+
+
+def _format_errors(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{path}: {message}")
+    return problems
+
+
+def policy_from_dict(data: dict[str, Any], source: str = "<dict>") -> Policy:
+    """Validate a parsed policy document, raising `PolicyError` with every problem."""
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as error:
+        raise PolicyError(source, _format_errors(error)) from None
+    try:
+        policy.business_calendar  # noqa: B018 - builds the calendar so its own checks run now
+    except ValueError as error:
+        raise PolicyError(source, [f"calendar: {error}"]) from None
+    return policy
+
+
+def default_policy_text() -> str:
+    """The TOML text of the shipped default policy (the Aivo SLA)."""
+    return resources.files("zammad_sla_plugin").joinpath("default_policy.toml").read_text("utf-8")
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load the policy from `path`, or the shipped default when `path` is None."""
+    if path is None:
+        source, text = "(built-in default)", default_policy_text()
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise PolicyError(source, [f"cannot read file: {error.strerror or error}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(source, [f"not valid TOML: {error}"]) from None
+    return policy_from_dict(data, source)
