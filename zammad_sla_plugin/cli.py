@@ -14,6 +14,9 @@ import click
 SUBCOMMANDS: dict[str, str] = {
     "compute": "zammad_sla_plugin.compute_command:compute",
     "twin": "zammad_sla_plugin.twin.command:twin",
+    "serve": "zammad_sla_plugin.serve_command:serve",
+    "worker": "zammad_sla_plugin.serve_command:worker",
+    "demo": "zammad_sla_plugin.demo:demo",
 }
 
 

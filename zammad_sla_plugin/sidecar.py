@@ -1,0 +1,142 @@
+"""The sidecar assembled: settings -> Zammad client, evaluator, durable queue, receiver.
+
+`Sidecar` wires the adapters together; `zammad-sla serve` runs the receiver and a consumer
+in one process, `zammad-sla worker` only a consumer (scaled-out deployments on Redis).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Flask
+
+from webhooks.app import create_app
+from zammad_sla_plugin.metrics import Metrics
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.queue import ConsumerHandle, TicketQueue, build_huey, start_consumer
+from zammad_sla_plugin.settings import Settings
+from zammad_sla_plugin.times import format_utc, parse_time
+from zammad_sla_plugin.worker import Now, TicketEvaluator
+from zammad_sla_plugin.zammad import ZammadClient, ZammadError
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The real current time (the default clock of the sidecar)."""
+    return datetime.now(timezone.utc)
+
+
+class Sidecar:
+    """One sidecar process: everything the receiver and the worker need."""
+
+    RECONCILE_MARK = "reconcile:last_run"
+
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        *,
+        now: Now = utc_now,
+        schedule_checks: bool = True,
+        client: ZammadClient | None = None,
+        queue_options: dict[str, Any] | None = None,
+    ) -> None:
+        """Build the adapters. `schedule_checks=False` skips exact-time checks (virtual clocks)."""
+        if not settings.zammad_url or settings.zammad_token is None:
+            raise ValueError("the sidecar needs ZAMMAD_URL and ZAMMAD_TOKEN")
+        self.settings, self.policy, self.now = settings, policy, now
+        self.schedule_checks = schedule_checks
+        self.metrics = Metrics()
+        self.client = client or ZammadClient(
+            settings.zammad_url, settings.zammad_token.reveal(), on_request=self._count_api_call
+        )
+        self.evaluator = TicketEvaluator(self.client, policy, now, sink=self.metrics)
+        self.huey = build_huey(settings)
+        self.queue = TicketQueue(
+            self.huey, self._evaluate, coalesce_seconds=settings.coalesce_seconds, metrics=self.metrics,
+            **(queue_options or {}),
+        )  # fmt: skip
+        self.metrics.set_queue_depth_source(self.queue.depth)
+
+    def _count_api_call(self, method: str, endpoint: str, status: int | None, seconds: float) -> None:
+        self.metrics.api_call(method, endpoint, status if status is not None else "error", seconds)
+
+    def _evaluate(self, ticket_id: int) -> datetime | None:
+        try:
+            next_check = self.evaluator.evaluate(ticket_id)
+        except ZammadError as error:
+            if error.not_found:
+                log.info("ticket %s no longer exists in Zammad; dropping it", ticket_id)
+                self.metrics.set_ticket_status(ticket_id, None)
+                return None
+            raise
+        return next_check if self.schedule_checks else None
+
+    # -- inbound ---------------------------------------------------------------
+    def receiver(self) -> Flask:
+        """The webhook receiver app, enqueueing into this sidecar's queue."""
+        if self.settings.webhook_secret is None:
+            raise ValueError("the receiver needs ZAMMAD_SLA_WEBHOOK_SECRET")
+        return create_app(
+            secret=self.settings.webhook_secret.reveal_bytes(),
+            enqueue=self.queue.submit,
+            readiness=self.readiness,
+            metrics=self.metrics,
+        )
+
+    def readiness(self) -> list[str]:
+        """Problems that make this sidecar unable to work (empty = ready)."""
+        problems = []
+        try:
+            self.huey.put("readyz:probe", format_utc(utc_now()))
+            self.huey.get("readyz:probe")
+        except Exception as error:  # any storage failure means "not ready", with its reason
+            problems.append(f"queue not writable: {error}")
+        try:
+            self.client.me()
+        except ZammadError as error:
+            problems.append(f"Zammad not reachable with our token: {error}")
+        return problems
+
+    # -- reconcile ---------------------------------------------------------------
+    def reconcile(self) -> int:
+        """Queue every open ticket updated since the last run or whose check is overdue.
+
+        Catches events Zammad gave up delivering (it retries a webhook 5 times over
+        ~100 s, then drops it) and checks whose scheduled task was lost. Returns the
+        number of tickets queued.
+        """
+        now = self.now()
+        last_run_text = self.huey.get(self.RECONCILE_MARK, peek=True)
+        last_run = parse_time(last_run_text, "reconcile mark") if last_run_text else None
+        stopped = set(self.policy.states.closed) | set(self.policy.states.merged)
+        queued = 0
+        for ticket in self.client.iter_tickets(per_page=100, expand=True):
+            ticket_id = int(ticket["id"])
+            state = ticket.get("state")
+            updated_at = parse_time(ticket.get("updated_at") or ticket["created_at"], "updated_at")
+            recently_updated = last_run is None or updated_at >= last_run - timedelta(seconds=5)
+            if state in stopped and not recently_updated:
+                continue
+            scheduled = self.queue.next_check(ticket_id)
+            overdue = scheduled is not None and scheduled <= now
+            never_evaluated = ticket.get(self.policy.attributes.status) in (None, "")
+            if recently_updated or overdue or never_evaluated:
+                self.queue.submit(ticket_id)
+                queued += 1
+        self.huey.put(self.RECONCILE_MARK, format_utc(now))
+        log.info("reconcile queued %d ticket(s)", queued)
+        return queued
+
+    # -- running -------------------------------------------------------------------
+    def start_consumer(self, workers: int | None = None) -> ConsumerHandle:
+        """Run the queue consumer in background threads of this process."""
+        return start_consumer(self.huey, workers or self.settings.workers)
+
+    def schedule_reconcile(self) -> None:
+        """Run `reconcile` through the queue every `reconcile_seconds`."""
+        self.queue.schedule_reconcile(self.reconcile, self.settings.reconcile_seconds)
+

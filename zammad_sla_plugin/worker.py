@@ -1,0 +1,185 @@
+"""Evaluating one ticket against Zammad: read, compute, write back only what differs.
+
+Per evaluation: 2 reads (ticket with expand, history; the organization is cached), then at
+most 1 ticket PUT (SLA fields, plus the at-risk/breached note as its `article`) and only
+the tag calls needed. The ticket's tags are read off its history (Zammad writes `added` /
+`removed` entries with attribute `tag`), which saves a third read. When nothing differs
+nothing is written, so a webhook caused by our own write ends the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from zammad_sla_plugin.clock import AT_RISK, BREACHED, SlaResult, evaluate
+from zammad_sla_plugin.notes import transition_note
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.times import format_utc, parse_time
+from zammad_sla_plugin.zammad import ZammadClient
+
+log = logging.getLogger(__name__)
+
+Now = Callable[[], datetime]
+
+
+class StatusSink(Protocol):
+    """Where ticket statuses are tracked (the Prometheus metrics object)."""
+
+    def set_ticket_status(self, ticket_id: int, status: str | None) -> None: ...  # noqa: D102
+
+
+@dataclass
+class EvaluationOutcome:
+    """What one evaluation found and wrote."""
+
+    ticket_id: int
+    result: SlaResult
+    fields_written: dict[str, Any] = field(default_factory=dict)
+    tags_added: list[str] = field(default_factory=list)
+    tags_removed: list[str] = field(default_factory=list)
+    note_subject: str | None = None
+    missing_attributes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written to Zammad."""
+        return bool(self.fields_written or self.tags_added or self.tags_removed)
+
+
+def tags_from_history(history: dict[str, Any]) -> set[str]:
+    """The ticket's current tags, replayed from its `added`/`removed` tag history entries."""
+    tags: set[str] = set()
+    for entry in history.get("history", []):
+        if entry.get("object") != "Ticket" or entry.get("attribute") != "tag":
+            continue
+        name = entry.get("value_to")
+        if entry.get("type") == "added" and name:
+            tags.add(name)
+        elif entry.get("type") == "removed" and name:
+            tags.discard(name)
+    return tags
+
+
+def _same_instant(current: Any, desired: str | None) -> bool:
+    if current in (None, "") or desired is None:
+        return current in (None, "") and desired is None
+    try:
+        return parse_time(current, "current value") == parse_time(desired, "desired value")
+    except ValueError:
+        return False
+
+
+class OrganizationCache:
+    """Organizations change rarely: cache them for `ttl` seconds (thread-safe)."""
+
+    def __init__(self, fetch: Callable[[int], dict[str, Any]], ttl: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._fetch, self._ttl, self._clock = fetch, ttl, clock
+        self._items: dict[int, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, org_id: int) -> dict[str, Any]:
+        """The organization, fetched at most once per `ttl`."""
+        with self._lock:
+            cached = self._items.get(org_id)
+            if cached is not None and self._clock() - cached[0] < self._ttl:
+                return cached[1]
+        organization = self._fetch(org_id)
+        with self._lock:
+            self._items[org_id] = (self._clock(), organization)
+        return organization
+
+
+class TicketEvaluator:
+    """The worker's job: bring one ticket's SLA fields, tags and notes in step with the SLA."""
+
+    def __init__(
+        self,
+        client: ZammadClient,
+        policy: Policy,
+        now: Now,
+        *,
+        sink: StatusSink | None = None,
+        organization_ttl: float = 300.0,
+    ) -> None:
+        self.client, self.policy, self.now, self.sink = client, policy, now, sink
+        self.organizations = OrganizationCache(client.get_organization, organization_ttl)
+        self._warned_missing = False
+
+    def evaluate(self, ticket_id: int) -> datetime | None:
+        """Evaluate and write back; returns the instant the ticket must be checked again."""
+        return self.run(ticket_id).result.next_check_at
+
+    def run(self, ticket_id: int) -> EvaluationOutcome:
+        """Evaluate one ticket and write back only the differences."""
+        ticket = self.client.get_ticket(ticket_id, expand=True)
+        history = self.client.ticket_history(ticket_id)
+        org_id = ticket.get("organization_id")
+        organization = self.organizations.get(int(org_id)) if org_id else None
+        result = evaluate(ticket, history, organization, self.now(), self.policy)
+        outcome = self._write_back(ticket, history, result)
+        if self.sink:
+            self.sink.set_ticket_status(ticket_id, result.status)
+        return outcome
+
+    def desired_fields(self, result: SlaResult) -> dict[str, Any]:
+        """The SLA attribute values the ticket should show for `result`."""
+        names = self.policy.attributes
+        return {
+            names.first_response_due_at: format_utc(result.first_response.due_at),
+            names.resolution_due_at: format_utc(result.resolution.due_at),
+            names.status: result.status,
+        }
+
+    def desired_tags(self, status: str) -> tuple[set[str], set[str]]:
+        """(tags the ticket must carry, tags it must not) for a status."""
+        ours = {AT_RISK: self.policy.tags.at_risk, BREACHED: self.policy.tags.breached}
+        wanted = {ours[status]} if status in ours else set()
+        return wanted, set(ours.values()) - wanted
+
+    def _write_back(self, ticket: dict[str, Any], history: dict[str, Any], result: SlaResult) -> EvaluationOutcome:
+        ticket_id = int(ticket["id"])
+        outcome = EvaluationOutcome(ticket_id, result)
+        updates: dict[str, Any] = {}
+        for name, value in self.desired_fields(result).items():
+            if name not in ticket:
+                # Zammad drops unknown columns: the attribute was never provisioned.
+                outcome.missing_attributes.append(name)
+                continue
+            current = ticket.get(name)
+            same = _same_instant(current, value) if name.endswith("_at") else (current or None) == value
+            if not same:
+                updates[name] = value
+        if outcome.missing_attributes and not self._warned_missing:
+            self._warned_missing = True
+            log.warning("ticket attributes %s are missing in Zammad: run `zammad-sla setup`", outcome.missing_attributes)
+
+        previous_status = ticket.get(self.policy.attributes.status)
+        if result.status in (AT_RISK, BREACHED) and previous_status != result.status and updates:
+            subject, body = transition_note(result, self.policy)
+            updates["article"] = {
+                "subject": subject, "body": body, "content_type": "text/html",
+                "type": "note", "internal": True, "sender": "Agent",
+            }  # fmt: skip
+            outcome.note_subject = subject
+        if updates:
+            self.client.update_ticket(ticket_id, updates)
+            outcome.fields_written = {k: v for k, v in updates.items() if k != "article"}
+
+        wanted, unwanted = self.desired_tags(result.status)
+        current_tags = tags_from_history(history)
+        for tag in sorted(wanted - current_tags):
+            self.client.add_tag(ticket_id, tag)
+            outcome.tags_added.append(tag)
+        for tag in sorted(unwanted & current_tags):
+            self.client.remove_tag(ticket_id, tag)
+            outcome.tags_removed.append(tag)
+        log.info(
+            "ticket %s: %s%s", ticket_id, result.status,
+            f" (wrote {sorted(outcome.fields_written)}, +{outcome.tags_added} -{outcome.tags_removed})" if outcome.changed else " (no change)",
+        )  # fmt: skip
+        return outcome
