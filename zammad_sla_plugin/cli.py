@@ -17,6 +17,12 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "zammad_sla_plugin.serve_command:serve",
     "worker": "zammad_sla_plugin.serve_command:worker",
     "demo": "zammad_sla_plugin.demo:demo",
+    "setup": "zammad_sla_plugin.admin_commands:setup",
+    "uninstall": "zammad_sla_plugin.admin_commands:uninstall",
+    "doctor": "zammad_sla_plugin.admin_commands:doctor",
+    "backfill": "zammad_sla_plugin.admin_commands:backfill",
+    "report": "zammad_sla_plugin.report.command:report",
+    "explain": "zammad_sla_plugin.explain_command:explain",
 }
 
 
