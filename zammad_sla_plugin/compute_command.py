@@ -10,6 +10,7 @@ from typing import Any, Iterator, TextIO
 import click
 
 from zammad_sla_plugin.clock import SlaInputError, evaluate
+from zammad_sla_plugin.explain import explain, explain_text
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.policy_option import policy_option
 from zammad_sla_plugin.times import parse_time
@@ -32,8 +33,11 @@ def _documents(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def compute_line(document: str, policy: Policy, default_now: datetime) -> dict[str, Any]:
-    """Evaluate one input document; raises ValueError with a one-line reason on bad input."""
+def compute_line(document: str, policy: Policy, default_now: datetime, *, explained: bool = False) -> dict[str, Any]:
+    """Evaluate one input document; raises ValueError with a one-line reason on bad input.
+
+    With `explained`, returns the full explanation (see `explain.explain`) instead.
+    """
     try:
         item = json.loads(document)
     except ValueError as error:
@@ -46,32 +50,36 @@ def compute_line(document: str, policy: Policy, default_now: datetime) -> dict[s
     organization = item.get("organization")
     if organization is not None and not isinstance(organization, dict):
         raise ValueError("'organization' must be an object or null")
-    result = evaluate(item["ticket"], item.get("history"), organization, now, policy)
-    return result.to_dict()
+    if explained:
+        return explain(item["ticket"], item.get("history"), organization, now, policy)
+    return evaluate(item["ticket"], item.get("history"), organization, now, policy).to_dict()
 
 
-def run_compute(stdin: TextIO, stdout: TextIO, stderr: TextIO, policy: Policy, default_now: datetime) -> int:
+def run_compute(
+    stdin: TextIO, stdout: TextIO, stderr: TextIO, policy: Policy, default_now: datetime, *, explained: bool = False
+) -> int:
     """Answer every input document in order; return 2 if any was bad, else 0."""
     status = 0
     for number, document in _documents(stdin.read()):
         try:
-            result = compute_line(document, policy, default_now)
+            result = compute_line(document, policy, default_now, explained=explained)
         except (SlaInputError, ValueError) as error:
             print(f"zammad-sla compute: line {number}: {error}", file=stderr)
             status = 2
             continue
-        print(json.dumps(result), file=stdout, flush=True)
+        print(explain_text(result) + "\n" if explained else json.dumps(result), file=stdout, flush=True)
     return status
 
 
 @click.command()
 @policy_option
-def compute(policy: Policy) -> None:
+@click.option("--explain", "explained", is_flag=True, help="Print why each deadline is where it is, in plain text.")
+def compute(policy: Policy, explained: bool) -> None:
     """Evaluate tickets read from stdin (one JSON object, or JSON Lines).
 
     Each input is {"ticket": {...}, "history": {"history": [...]}, "organization": {...}|null,
     "now": "2026-03-10T13:00:00Z"}; each output line is that ticket's SLA result. An input
     without "now" is evaluated as of the current time.
     """
-    status = run_compute(sys.stdin, sys.stdout, sys.stderr, policy, datetime.now(timezone.utc))
+    status = run_compute(sys.stdin, sys.stdout, sys.stderr, policy, datetime.now(timezone.utc), explained=explained)
     sys.exit(status)

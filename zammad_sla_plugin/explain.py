@@ -1,0 +1,211 @@
+"""Why a deadline is where it is: the per-ticket explanation of an SLA result.
+
+Pure: built from the same inputs as `clock.evaluate` and its result. For each clock it lists
+the rule that applied (severity from which priority, 24x7 or not and which condition
+decided it), the target, the calendar, every counted interval and every excluded one
+(pauses, closed spans, nights, weekends, holidays by name), and the deadline in the
+calendar's local time and UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from zammad_sla_plugin.calendar import WorkingCalendar
+from zammad_sla_plugin.clock import RUNNING, ClockResult, SlaResult, StateSpan, evaluate, ticket_facts
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.times import format_utc
+
+
+def _minutes(value: timedelta) -> float:
+    return round(value.total_seconds() / 60, 3)
+
+
+def _interval(start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
+    return {"from": format_utc(start), "to": format_utc(end), "minutes": _minutes(end - start), **extra}
+
+
+def _local_midnight_after(instant: datetime, zone: ZoneInfo) -> datetime:
+    local_day = instant.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(local_day, time(0), tzinfo=zone)
+
+
+def _closed_reason(calendar: WorkingCalendar, day: date, zone: ZoneInfo) -> str:
+    holiday = calendar.holiday_name(day)
+    if holiday:
+        return f"holiday: {holiday}"
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    if not calendar.open_intervals(start, _local_midnight_after(start, zone)):
+        return "weekend" if day.weekday() >= 5 else f"closed day ({day:%A})"
+    return "outside working hours"
+
+
+def _gaps(calendar: WorkingCalendar, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The closed time in [start, end) of a running span, cut by local day and labelled."""
+    zone = calendar.timezone
+    pieces: list[dict[str, Any]] = []
+    cursor = start
+    for open_start, open_end in [*calendar.open_intervals(start, end), (end, end)]:
+        gap_start = cursor
+        while gap_start < open_start:
+            gap_end = min(open_start, _local_midnight_after(gap_start, zone))
+            reason = _closed_reason(calendar, gap_start.astimezone(zone).date(), zone)
+            if pieces and pieces[-1]["reason"] == reason and pieces[-1]["_end"] == gap_start:
+                pieces[-1]["_end"] = gap_end
+            else:
+                pieces.append({"_start": gap_start, "_end": gap_end, "reason": reason})
+            gap_start = gap_end
+        cursor = max(cursor, open_end)
+    return [_interval(p["_start"], p["_end"], reason=p["reason"]) for p in pieces]
+
+
+def _explain_spans(
+    spans: list[StateSpan], calendar: WorkingCalendar, policy: Policy, clock_pauses: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    counted: list[dict[str, Any]] = []
+    excluded: list[dict[str, Any]] = []
+    pause, closed, merged = set(policy.states.pause), set(policy.states.closed), set(policy.states.merged)
+    for span in spans:
+        if clock_pauses and span.state in pause | closed | merged:
+            kind = "paused" if span.state in pause else "closed" if span.state in closed else "merged"
+            if span.end > span.start:
+                excluded.append(_interval(span.start, span.end, reason=f"{kind}: state {span.state}"))
+            continue
+        counted.extend(_interval(a, b) for a, b in calendar.open_intervals(span.start, span.end))
+        excluded.extend(_gaps(calendar, span.start, span.end))
+    excluded.sort(key=lambda item: item["from"])
+    return counted, excluded
+
+
+def _local(instant: datetime | None, zone: ZoneInfo) -> str | None:
+    return None if instant is None else instant.astimezone(zone).isoformat()
+
+
+def _clock(
+    name: str,
+    clock: ClockResult,
+    result: SlaResult,
+    spans: list[StateSpan],
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> dict[str, Any]:
+    zone = policy.business_calendar.timezone
+    # First response never pauses: it counts from creation to assignment (or now).
+    counting = spans if name == "resolution" else [StateSpan(spans[0].start, clock.met_at or result.now, "open")]
+    counted, excluded = _explain_spans(counting, calendar, policy, clock_pauses=name == "resolution")
+    projected: list[dict[str, Any]] = []
+    if clock.state == RUNNING and clock.due_at is not None and clock.due_at > result.now:
+        projected = [_interval(a, b) for a, b in calendar.open_intervals(result.now, clock.due_at)]
+    return {
+        "measures": "assignment to an analyst" if name == "first_response" else "reaching a closed state",
+        "state": clock.state,
+        "clock": result.clock,
+        "calendar": calendar.describe(),
+        "time_zone": zone.key,
+        "target_minutes": clock.target_minutes,
+        "counted_minutes": _minutes(clock.consumed),
+        "paused_minutes": _minutes(clock.paused),
+        "counted": counted,
+        "excluded": excluded,
+        "projected": projected,
+        "met_at": format_utc(clock.met_at),
+        "met_at_local": _local(clock.met_at, zone),
+        "due_at": format_utc(clock.due_at),
+        "due_at_local": _local(clock.due_at, zone),
+    }
+
+
+def explain(
+    ticket: dict[str, Any], history: Any, organization: dict[str, Any] | None, now: datetime, policy: Policy
+) -> dict[str, Any]:
+    """The SLA result of one ticket with the reasoning behind every number (JSON-ready)."""
+    result = evaluate(ticket, history, organization, now, policy)
+    facts = ticket_facts(ticket, organization, policy)
+    spans = list(result.state_spans)
+    rule = policy.support_24x7
+    explanation: dict[str, Any] = {
+        "result": result.to_dict(),
+        "created_at": format_utc(facts.created_at),
+        "now": format_utc(result.now),
+        "severity": {
+            "priority": facts.priority,
+            "severity": result.severity,
+            "rule": f"priority {facts.priority!r} maps to severity {result.severity!r} (current priority; "
+            "a priority change re-measures from creation)",
+        },
+        "state_history": [_interval(s.start, s.end, state=s.state) for s in spans],
+    }
+    if not result.applies:
+        explanation["scope"] = f"sla_kind {facts.kind!r} is out of the SLA scope: no deadlines"
+        return explanation
+    if result.status == "excluded":
+        explanation["scope"] = (
+            "merged ticket" if facts.state in policy.states.merged else f"origin {facts.origin!r} is excluded"
+        ) + ": not counted in compliance"
+    severity = result.severity or ""
+    explanation["support_24x7"] = {
+        "applies": result.support_24x7,
+        "conditions": [
+            {"condition": f"severity in {list(rule.severities)}", "met": severity in rule.severities},
+            {"condition": f"organization {policy.attributes.organization_24x7} is true", "met": facts.organization_24x7},
+            {"condition": f"ticket {policy.attributes.integration} is {rule.integration_value!r}",
+             "met": facts.integration == rule.integration_value},  # fmt: skip
+            *(
+                [{"condition": "created outside working hours",
+                  "met": not policy.business_calendar.is_open(facts.created_at)}]  # fmt: skip
+                if rule.only_outside_working_hours
+                else []
+            ),
+        ],
+    }
+    calendar = policy.calendar_for(result.clock or "business")
+    explanation["clocks"] = {
+        "first_response": _clock("first_response", result.first_response, result, spans, calendar, policy),
+        "resolution": _clock("resolution", result.resolution, result, spans, calendar, policy),
+    }
+    return explanation
+
+
+def _local_span(item: dict[str, Any], zone: ZoneInfo) -> str:
+    start = datetime.fromisoformat(item["from"]).astimezone(zone)
+    end = datetime.fromisoformat(item["to"]).astimezone(zone)
+    end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %Y-%m-%d %H:%M}"
+    return f"{start:%a %Y-%m-%d %H:%M} -> {end_text}"
+
+
+def explain_text(explanation: dict[str, Any]) -> str:
+    """A plain-text rendering of `explain()` for terminals (intervals in the calendar's local time)."""
+    result = explanation["result"]
+    lines = [
+        f"Ticket {result['ticket_id']}: status {result['status']}",
+        f"  created {explanation['created_at']}, evaluated as of {explanation['now']}",
+        f"  {explanation['severity']['rule']}",
+    ]
+    if "scope" in explanation:
+        lines.append(f"  {explanation['scope']}")
+    if "support_24x7" in explanation:
+        support = explanation["support_24x7"]
+        verdict = "applies" if support["applies"] else "does not apply"
+        lines.append(f"  24x7 Integrations Support {verdict}:")
+        lines += [f"    [{'x' if c['met'] else ' '}] {c['condition']}" for c in support["conditions"]]
+    for name, clock in explanation.get("clocks", {}).items():
+        lines += [
+            "",
+            f"{name.replace('_', ' ').title()} ({clock['measures']}): {clock['state']}",
+            f"  target {clock['target_minutes']:g} min on the {clock['clock']} clock ({clock['calendar']})",
+            f"  counted {clock['counted_minutes']:g} min, paused {clock['paused_minutes']:g} min",
+        ]
+        entries = [("counted ", item) for item in clock["counted"]] + [("excluded", item) for item in clock["excluded"]]
+        zone = ZoneInfo(clock["time_zone"])
+        lines.append(f"  intervals in {clock['time_zone']} local time:")
+        for label, item in sorted(entries, key=lambda pair: pair[1]["from"]):
+            reason = f"  {item['reason']}" if "reason" in item else ""
+            lines.append(f"    {label} {_local_span(item, zone)}  {item['minutes']:g} min{reason}")
+        for item in clock["projected"]:
+            lines.append(f"    to come  {_local_span(item, zone)}  {item['minutes']:g} min")
+        if clock["met_at"]:
+            lines.append(f"  reached {clock['met_at_local']} ({clock['met_at']})")
+        lines.append(f"  due {clock['due_at_local'] or 'none (paused)'}" + (f" ({clock['due_at']})" if clock["due_at"] else ""))
+    return "\n".join(lines)
