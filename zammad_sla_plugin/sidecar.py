@@ -7,8 +7,9 @@ in one process, `zammad-sla worker` only a consumer (scaled-out deployments on R
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask
 
@@ -22,6 +23,23 @@ from zammad_sla_plugin.worker import Now, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 log = logging.getLogger(__name__)
+
+
+class ThreadLocalClient:
+    """One `ZammadClient` per thread behind one object (requests sessions are not thread-safe)."""
+
+    def __init__(self, factory: Callable[[], ZammadClient]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+
+    def _client(self) -> ZammadClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._factory()
+        return client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client(), name)
 
 
 def utc_now() -> datetime:
@@ -50,8 +68,9 @@ class Sidecar:
         self.settings, self.policy, self.now = settings, policy, now
         self.schedule_checks = schedule_checks
         self.metrics = Metrics()
-        self.client = client or ZammadClient(
-            settings.zammad_url, settings.zammad_token.reveal(), on_request=self._count_api_call
+        url, token = settings.zammad_url, settings.zammad_token.reveal()
+        self.client: Any = client or ThreadLocalClient(
+            lambda: ZammadClient(url, token, on_request=self._count_api_call)
         )
         self.evaluator = TicketEvaluator(self.client, policy, now, sink=self.metrics)
         self.huey = build_huey(settings)
