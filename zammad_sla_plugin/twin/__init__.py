@@ -1,0 +1,52 @@
+"""A Zammad twin: a small Zammad-compatible HTTP server with in-memory state.
+
+Used by end-to-end tests, the demo and benchmarks over real HTTP on loopback
+(`TwinServer`, or `zammad-sla twin`). JSON keys, types and semantics follow recorded
+Zammad 6.x traffic and Zammad's source; tests/test_twin_contract.py keeps it honest.
+
+Twin-only endpoints (no token) live under `/_twin/`: `clock` (GET; POST `{"set": iso}`,
+`{"advance_seconds": n}`, optional `"frozen": bool` – after a jump the clock keeps ticking
+at real speed unless frozen), `faults` (POST/GET/DELETE; `outage: true` answers every
+/api/v1 call with an HTML 503, `error_rate` draws are reproducible with `"seed"`),
+`requests` (GET `?since=N` cursor / DELETE) and `deliveries` (webhook attempt log).
+
+Known differences from real Zammad:
+- Auth: only `Authorization: Token token=...` (or Bearer) for one token/user; no basic
+  auth, sessions or OAuth. Missing auth -> 403 "Authentication required", wrong token ->
+  401 "Can't find User for Token" (as Zammad's Authenticates). No permission checks:
+  every user (also via `From`) may do everything. Unknown `From` -> 401 "No such user '...'".
+- Not implemented: links, merge, ticket_attachment downloads, tag_list/tag_search admin,
+  roles, notifications, mentions, time accounting, checklists, SLAs/calendars, macros,
+  schedulers/jobs, time-event triggers, email channels, Elasticsearch, knowledge base.
+- Escalation/SLA columns (`*_escalation_at`, `*_in_min`, `escalation_at`) are stored as
+  written and never recomputed; `close_at`, `last_contact_*`, `last_owner_update_at`,
+  `first_response_at` are never set automatically.
+- Search: `query` is a case-insensitive substring match on title and number (a
+  `title:`/`number:` prefix is stripped), not Lucene/Elasticsearch or article text.
+  `condition` supports is, is not, contains, contains not, before/after (absolute), is
+  set, not set and ticket.tags contains all/one (not); no relative times. Default sort
+  updated_at desc. Without `expand` the response is {"tickets","tickets_count","assets"}.
+- Triggers: only activator "action" and only the `notification.webhook` perform action.
+  "selective" mode fires on create, when an article was added, or when an attribute named
+  in the conditions (other than ticket.action/ticket.updated_by_id) changed. Tag changes
+  fire nothing. Custom webhook payloads are not rendered (always the default payload).
+- Webhook delivery runs on background threads (one per job) after the response is sent;
+  the payload is rebuilt from current state at every attempt (ActiveJob reloads the
+  ticket), waits are 10/20/30/40 s x time_scale; redirects count as failures.
+- Object manager: migrations apply instantly (no restart); `date` attributes need no
+  future/past (only datetime does, per DataOptionValidator); the controller defaults
+  select/boolean `options` to {} so they pass, exactly like Zammad's API. Built-in
+  attributes are a small non-editable subset. Required-field validation is not enforced.
+- History: written for ticket create/update (custom attributes included), articles and
+  tags; tag `removed` rows carry the tag creator's id, like Zammad's callback. Organization
+  and user changes write no history. `sourceable_*` are always null.
+- Assets contain Ticket, Group, User, Role, Organization (one level of members) and
+  TicketArticle; fewer records than Zammad may include.
+- Users search without expand returns attributes_with_association_ids objects.
+- Validation messages for missing title/group/customer and unknown values are twin-made
+  in Zammad's style ({"error","error_human"}, 422).
+"""
+
+from .server import TwinServer
+
+__all__ = ["TwinServer"]

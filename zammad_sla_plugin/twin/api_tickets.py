@@ -1,0 +1,210 @@
+"""Ticket endpoints: tickets, search, history, tags and articles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from . import assets as asset_builder
+from .context import actor_id, body, commit, expand, paginate, truthy, twin
+from .selector import Context, matches, normalize
+from .tickets import Transaction, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
+from .util import ApiError, parse_time
+
+bp = Blueprint("tickets", __name__)
+
+
+@bp.get("/tickets")
+def tickets_index() -> Any:
+    state = twin().state
+    with state.lock:
+        rows = paginate(sorted(state.tables["tickets"].values(), key=lambda t: t["id"]), 100, 100)
+        if expand():
+            return jsonify([state.ticket_with_names(t) for t in rows])
+        return jsonify([state.ticket_attributes(t) for t in rows])
+
+
+@bp.post("/tickets")
+def tickets_create() -> Any:
+    state = twin().state
+    with state.lock:
+        transaction = create_ticket(state, body(), actor_id())
+        commit(transaction)
+        ticket = state.tables["tickets"][transaction.ticket_id]
+        data = state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket)
+        return jsonify(data), 201
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def tickets_show(ticket_id: int) -> Any:
+    state = twin().state
+    with state.lock:
+        ticket = state.get("tickets", ticket_id)
+        return jsonify(state.ticket_with_names(ticket) if expand() else state.ticket_attributes(ticket))
+
+
+@bp.put("/tickets/<int:ticket_id>")
+def tickets_update(ticket_id: int) -> Any:
+    state = twin().state
+    with state.lock:
+        ticket = state.get("tickets", ticket_id)
+        transaction = update_ticket(state, ticket, body(), actor_id())
+        if transaction.changes or transaction.article_id:
+            commit(transaction)
+        return jsonify(state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket))
+
+
+@bp.delete("/tickets/<int:ticket_id>")
+def tickets_delete(ticket_id: int) -> Any:
+    state = twin().state
+    with state.lock:
+        delete_ticket(state, state.get("tickets", ticket_id))
+    return Response(status=200)
+
+
+def _nested_args() -> dict[str, Any]:
+    """Rack-style nested query params: condition[ticket.state_id][operator]=is."""
+    result: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        parts = key.replace("]", "").split("[")
+        node = result
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        last = parts[-1]
+        if key.endswith("[]") or last == "":
+            node_key = parts[-2] if last == "" else last
+            target = result
+            for part in parts[:-2]:
+                target = target.setdefault(part, {})
+            target[node_key] = values
+        else:
+            node[last] = values[0] if len(values) == 1 else values
+    return result
+
+
+_SORTABLE_TIMES = {"created_at", "updated_at", "pending_time", "close_at", "escalation_at",
+                   "first_response_at", "last_contact_at"}
+
+
+@bp.route("/tickets/search", methods=["GET", "POST"])
+def tickets_search() -> Any:
+    state = twin().state
+    params = {**_nested_args(), **body()}
+    query = str(params.get("query") or "").strip()
+    if ":" in query and query.split(":", 1)[0] in ("title", "number"):
+        query = query.split(":", 1)[1].strip()
+    tree = normalize(params.get("condition"))
+    sort_by = str(params.get("sort_by") or "updated_at")
+    descending = str(params.get("order_by") or "desc").lower() == "desc"
+    with state.lock:
+        found = []
+        for ticket in state.tables["tickets"].values():
+            if query and query not in ("*",) and query.lower() not in (ticket["title"] or "").lower() \
+                    and query.lower() not in ticket["number"].lower():
+                continue
+            ctx = Context(ticket=ticket, tags=ticket_tags(state, ticket["id"]), current_user_id=actor_id())
+            if matches(state, tree, ctx):
+                found.append(ticket)
+
+        def sort_key(ticket: dict[str, Any]) -> tuple[Any, int]:
+            value = ticket[sort_by]
+            if sort_by in _SORTABLE_TIMES and isinstance(value, str):
+                return (parse_time(value).timestamp(), ticket["id"])
+            return (value, ticket["id"])
+
+        present = sorted((t for t in found if t.get(sort_by) is not None), key=sort_key, reverse=descending)
+        missing = [t for t in found if t.get(sort_by) is None]
+        page = paginate(present + missing, 50, 200)
+        if truthy(params.get("expand")):
+            return jsonify([state.ticket_with_names(t) for t in page])
+        assets: dict[str, Any] = {}
+        for ticket in page:
+            asset_builder.add_ticket(state, assets, ticket)
+        return jsonify({"tickets": [t["id"] for t in page], "tickets_count": len(page), "assets": assets})
+
+
+@bp.get("/ticket_history/<int:ticket_id>")
+def ticket_history(ticket_id: int) -> Any:
+    state = twin().state
+    with state.lock:
+        state.get("tickets", ticket_id)
+        rows = state.history.rows("Ticket", ticket_id, ("Ticket::Article",))
+        assets: dict[str, Any] = {}
+        for row in rows:
+            record_table = "tickets" if row["object"] == "Ticket" else "articles"
+            record = state.find(record_table, row["o_id"])
+            if record is not None:
+                if record_table == "tickets":
+                    asset_builder.add_ticket(state, assets, record)
+                else:
+                    asset_builder.add_article(state, assets, record)
+            if row["related_object"] == "Ticket":
+                related = state.find("tickets", row["related_o_id"])
+                if related is not None:
+                    asset_builder.add_ticket(state, assets, related)
+            asset_builder.add_user(state, assets, row["created_by_id"])
+        return jsonify({"history": [state.history.render(r) for r in rows], "assets": assets})
+
+
+def _tag_target() -> tuple[dict[str, Any], int, str]:
+    params = body()
+    if params.get("object") != "Ticket":
+        raise ApiError(422, f"Invalid object '{params.get('object')}'")
+    ticket = twin().state.get("tickets", params.get("o_id"))
+    return params, ticket["id"], str(params.get("item") or "")
+
+
+@bp.get("/tags")
+def tags_list() -> Any:
+    state = twin().state
+    with state.lock:
+        _params, ticket_id, _item = _tag_target()
+        return jsonify({"tags": ticket_tags(state, ticket_id)})
+
+
+@bp.post("/tags/add")
+def tags_add() -> Any:
+    state = twin().state
+    with state.lock:
+        _params, ticket_id, item = _tag_target()
+        if not item.strip():
+            raise ApiError(422, "Need item param")
+        add_tag(state, ticket_id, item, actor_id())
+    return jsonify(True), 201
+
+
+@bp.delete("/tags/remove")
+def tags_remove() -> Any:
+    state = twin().state
+    with state.lock:
+        _params, ticket_id, item = _tag_target()
+        remove_tag(state, ticket_id, item)
+    return jsonify(True), 200
+
+
+@bp.post("/ticket_articles")
+def articles_create() -> Any:
+    state = twin().state
+    params = body()
+    with state.lock:
+        ticket = state.get("tickets", params.get("ticket_id"))
+        article = create_article(state, ticket, params, actor_id())
+        commit(Transaction("update", ticket["id"], actor_id(), {}, article["id"]))
+        return jsonify(state.article_render(article)), 201
+
+
+@bp.get("/ticket_articles/<int:article_id>")
+def articles_show(article_id: int) -> Any:
+    state = twin().state
+    with state.lock:
+        return jsonify(state.article_render(state.get("articles", article_id)))
+
+
+@bp.get("/ticket_articles/by_ticket/<int:ticket_id>")
+def articles_by_ticket(ticket_id: int) -> Any:
+    state = twin().state
+    with state.lock:
+        state.get("tickets", ticket_id)
+        return jsonify([state.article_render(state.tables["articles"][a]) for a in state.article_ids(ticket_id)])

@@ -1,0 +1,34 @@
+"""`zammad-sla twin`: run the Zammad twin in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+
+@click.command("twin")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=3000, show_default=True, type=int, help="Port (0 = any free port).")
+@click.option("--token", required=True, envvar="ZAMMAD_TWIN_TOKEN", help="API token the twin accepts.")
+@click.option("--time-scale", default=1.0, show_default=True, type=float, help="Multiplier for webhook retry waits.")
+@click.option("--seed-demo/--no-seed", default=False, show_default=True, help="Add a few demo tickets.")
+def twin(host: str, port: int, token: str, time_scale: float, seed_demo: bool) -> None:
+    """Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."""
+    from .server import TwinServer  # imported lazily so `zammad-sla --help` stays fast
+
+    server = TwinServer(token=token, host=host, port=port, time_scale=time_scale, seed_demo_data=seed_demo)
+    server.start()
+    click.echo(f"Zammad twin listening on {server.url}")
+    click.echo(f"API user: {server.api_login} (Authorization: Token token=<your token>)")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        click.echo("twin stopped")

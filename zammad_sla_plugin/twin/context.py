@@ -1,0 +1,76 @@
+"""Per-app shared objects and request helpers used by the API blueprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, g, request
+
+from .clock import TwinClock
+from .delivery import Deliverer
+from .observability import FaultInjector, RequestLog
+from .state import TwinState
+from .tickets import Transaction
+from .triggers import fired_jobs
+
+
+@dataclass
+class TwinContext:
+    """Everything a request handler may touch."""
+
+    state: TwinState
+    clock: TwinClock
+    token: str
+    api_user_id: int
+    deliverer: Deliverer
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    requests: RequestLog = field(default_factory=RequestLog)
+
+
+def twin() -> TwinContext:
+    """The TwinContext of the running app."""
+    return current_app.config["TWIN"]
+
+
+def body() -> dict[str, Any]:
+    """JSON body merged over query args (Rails merges both into `params`)."""
+    data: dict[str, Any] = dict(request.args.items())
+    payload = request.get_json(silent=True, force=True) if request.data else None
+    if isinstance(payload, dict):
+        data.update(payload)
+    return data
+
+
+def actor_id() -> int:
+    """Id of the user the request acts as (token user or `From` header user)."""
+    return int(g.user_id)
+
+
+def truthy(value: Any) -> bool:
+    """Rails-ish boolean param."""
+    return value is True or str(value).lower() in ("true", "1", "yes")
+
+
+def expand() -> bool:
+    """`expand=true` requested."""
+    return truthy(body().get("expand"))
+
+
+def paginate(items: list[Any], default: int, maximum: int) -> list[Any]:
+    """CanPaginate: `page` (1-based) and `per_page` (or `limit`), capped at `maximum`."""
+    params = body()
+    try:
+        page = max(int(params.get("page") or 1), 1)
+        per_page = int(params.get("per_page") or params.get("limit") or default)
+    except (TypeError, ValueError):
+        page, per_page = 1, default
+    per_page = max(1, min(per_page, maximum))
+    start = (page - 1) * per_page
+    return items[start:start + per_page]
+
+
+def commit(transaction: Transaction) -> None:
+    """Evaluate triggers for a finished transaction; deliveries start after the response."""
+    jobs = fired_jobs(twin().state, transaction)
+    g.setdefault("jobs", []).extend(jobs)

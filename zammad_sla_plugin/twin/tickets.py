@@ -1,0 +1,368 @@
+"""Ticket, article and tag operations with Zammad's semantics and history writing.
+
+Each mutating call returns a `Transaction` (what changed, which article was added) that
+the trigger engine evaluates once the request's work is done.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import binascii
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .objects import validate_values
+from .records import ARTICLE_SENDERS, ARTICLE_TYPES, HISTORY_IGNORED, TICKET_COLUMNS, new_article, new_ticket, new_user
+from .state import TwinState
+from .util import ApiError, iso, parse_date, parse_time, ruby_time_to_s, to_int
+
+# association name -> (id column, table, how names are looked up)
+ASSOCIATIONS: dict[str, tuple[str, str]] = {
+    "group": ("group_id", "groups"),
+    "state": ("state_id", "states"),
+    "priority": ("priority_id", "priorities"),
+    "owner": ("owner_id", "users"),
+    "customer": ("customer_id", "users"),
+    "organization": ("organization_id", "organizations"),
+}
+TIME_COLUMNS: frozenset[str] = frozenset(c for c in TICKET_COLUMNS if c.endswith("_at")) | {"pending_time"}
+# Set by the database or by Zammad itself, never taken from params (filter_unused_params).
+PROTECTED: frozenset[str] = frozenset(
+    {"id", "number", "created_at", "updated_at", "created_by_id", "updated_by_id", "article_count",
+     "create_article_type_id", "create_article_sender_id"}
+)
+HISTORY_NAME_TABLES: dict[str, str] = {
+    "group_id": "groups", "state_id": "states", "priority_id": "priorities", "owner_id": "users",
+    "customer_id": "users", "organization_id": "organizations",
+}
+
+
+@dataclass
+class Transaction:
+    """One ticket create/update as the trigger engine sees it."""
+
+    kind: str  # "create" | "update"
+    ticket_id: int
+    user_id: int
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    article_id: int | None = None
+
+
+def _lookup_association(state: TwinState, key: str, value: Any) -> int | None:
+    column, table = ASSOCIATIONS[key]
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        row = state.find(table, value)
+    elif table == "users":
+        row = state.find_user(value)
+    else:
+        row = state.by_name(table, value)
+    if row is None:
+        raise ApiError(422, f"No lookup value found for '{key}': {json.dumps(value)}")
+    return row["id"]
+
+
+def association_name_to_id(state: TwinState, params: dict[str, Any]) -> dict[str, Any]:
+    """Ticket.association_name_to_id_convert: `state: "open"` becomes `state_id: 2`."""
+    clean = dict(params)
+    for key, (column, _table) in ASSOCIATIONS.items():
+        if key in clean and column not in params:
+            clean[column] = _lookup_association(state, key, clean.pop(key))
+        else:
+            clean.pop(key, None)
+    return clean
+
+
+def coerce(state: TwinState, obj: str, column: str, value: Any) -> Any:
+    """Cast a param the way the database column would (ids, times, custom attribute types)."""
+    if value is None or value == "":
+        return None if (column.endswith("_id") or column in TIME_COLUMNS or _data_type(state, obj, column)) else value
+    data_type = _data_type(state, obj, column)
+    try:
+        if column.endswith("_id") or data_type in ("integer", "user_autocompletion"):
+            number = to_int(value)
+            if number is None:
+                raise ValueError(value)
+            return number
+        if column in TIME_COLUMNS or data_type == "datetime":
+            return iso(parse_time(value))
+        if data_type == "date":
+            return parse_date(value).isoformat()
+        if data_type in ("boolean", "active"):
+            if isinstance(value, str):
+                return value.lower() in ("true", "t", "1", "yes")
+            return bool(value)
+    except (ValueError, OverflowError):
+        raise ApiError(422, f"Invalid value for param '{column}': {value!r}") from None
+    if data_type in ("input", "select", "tree_select", "textarea", "richtext") and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _data_type(state: TwinState, obj: str, column: str) -> str | None:
+    for attribute in state.tables["attributes"].values():
+        if attribute["_object"] == obj and attribute["name"] == column:
+            return attribute["data_type"]
+    return None
+
+
+def history_value(state: TwinState, obj: str, column: str, value: Any) -> str:
+    """HasHistory's `value.to_s`: names for *_id columns, Ruby's to_s for everything else."""
+    if value is None:
+        return ""
+    table = HISTORY_NAME_TABLES.get(column)
+    if table is not None:
+        row = state.find(table, value)
+        if row is not None:
+            return state.fullname(row) if table == "users" else str(row["name"])
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if (column in TIME_COLUMNS or _data_type(state, obj, column) == "datetime") and isinstance(value, str):
+        return ruby_time_to_s(parse_time(value))
+    return str(value)
+
+
+def write_update_history(
+    state: TwinState, obj: str, o_id: int, changes: dict[str, tuple[Any, Any]], user_id: int, at: str
+) -> None:
+    """HasHistory#history_update: one `updated` row per changed, non-ignored column."""
+    for column, (old, new) in changes.items():
+        if column in HISTORY_IGNORED:
+            continue
+        is_id = column.endswith("_id")
+        state.history.add(
+            object=obj, o_id=o_id, type="updated", created_by_id=user_id, created_at=at,
+            attribute=column[:-3] if is_id else column,
+            value_from=history_value(state, obj, column, old),
+            value_to=history_value(state, obj, column, new),
+            id_from=old if is_id else None, id_to=new if is_id else None,
+        )
+
+
+def guess_customer(state: TwinState, email: str, actor_id: int) -> int:
+    """`customer_id: "guess:email"`: find the user by email or create a customer."""
+    existing = next(
+        (u for u in state.tables["users"].values() if (u["email"] or "").lower() == email.lower()), None
+    )
+    if existing is not None:
+        return existing["id"]
+    if "@" not in email:
+        raise ApiError(422, f"Invalid email '{email}' of customer")
+    now = state.now_iso()
+    user = new_user(
+        login=email.lower(), email=email.lower(), department=None, address=None,
+        preferences={"locale": "en-us"}, created_by_id=actor_id, updated_by_id=actor_id,
+        created_at=now, updated_at=now,
+    )
+    user["_role_ids"] = [3]
+    state.insert("users", user)
+    return user["id"]
+
+
+def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> dict[str, Any]:
+    """Names to ids, guess: customers, unknown columns dropped, values cast."""
+    raw = {k: v for k, v in params.items() if k not in ("article", "tags", "links", "mentions")}
+    customer = raw.get("customer_id")
+    if isinstance(customer, str) and customer.startswith("guess:"):
+        raw["customer_id"] = guess_customer(state, customer[len("guess:"):], actor_id)
+    clean = association_name_to_id(state, raw)
+    columns = set(state.columns("Ticket", TICKET_COLUMNS))
+    result: dict[str, Any] = {}
+    for key, value in clean.items():
+        if key not in columns or key in PROTECTED:
+            continue  # Ticket.param_cleanup silently drops what is not a column
+        result[key] = coerce(state, "Ticket", key, value)
+    for key, table in (("state_id", "states"), ("priority_id", "priorities"), ("group_id", "groups"),
+                       ("owner_id", "users"), ("customer_id", "users"), ("organization_id", "organizations")):
+        if result.get(key) is not None and state.find(table, result[key]) is None:
+            raise ApiError(422, f"Couldn't find {table[:-1].capitalize()} with 'id'={result[key]}")
+    return result
+
+
+def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int) -> Transaction:
+    """POST /tickets: the ticket, its `created` history, then the optional article."""
+    clean = ticket_params(state, params, actor_id)
+    if not clean.get("title"):
+        raise ApiError(422, "Title can't be blank")
+    if clean.get("group_id") is None:
+        raise ApiError(422, "Group can't be blank")
+    if clean.get("customer_id") is None:
+        raise ApiError(422, "Customer can't be blank")
+    now = state.now_iso()
+    default_state = next((s for s in state.tables["states"].values() if s["default_create"]), None)
+    default_priority = next((p for p in state.tables["priorities"].values() if p["default_create"]), None)
+    ticket = new_ticket(
+        number=str(next(state.ticket_number)),
+        state_id=default_state["id"] if default_state else 1,
+        priority_id=default_priority["id"] if default_priority else 2,
+        created_by_id=actor_id, updated_by_id=actor_id, created_at=now, updated_at=now,
+    )
+    for column in state.custom_columns["Ticket"]:
+        ticket[column] = _custom_default(state, "Ticket", column)
+    ticket.update(clean)
+    validate_values(state, "Ticket", ticket, set(clean), state.clock.now())
+    if ticket["owner_id"] is None:
+        ticket["owner_id"] = 1
+    if "organization_id" not in clean:
+        customer = state.find("users", ticket["customer_id"])
+        ticket["organization_id"] = customer["organization_id"] if customer else None
+    state.insert("tickets", ticket)
+    state.history.add(object="Ticket", o_id=ticket["id"], type="created", created_by_id=actor_id, created_at=now)
+    transaction = Transaction("create", ticket["id"], actor_id)
+    if isinstance(params.get("tags"), str) and params["tags"].strip():
+        for tag in params["tags"].split(","):
+            add_tag(state, ticket["id"], tag, actor_id)
+    if isinstance(params.get("article"), dict):
+        transaction.article_id = create_article(state, ticket, params["article"], actor_id)["id"]
+    return transaction
+
+
+def _custom_default(state: TwinState, obj: str, column: str) -> Any:
+    for attribute in state.tables["attributes"].values():
+        if attribute["_object"] == obj and attribute["name"] == column:
+            default = attribute["data_option"].get("default")
+            if attribute["data_type"] in ("boolean", "integer", "datetime", "date") and default not in ("", None):
+                return coerce(state, obj, column, default)
+            return None
+    return None
+
+
+def update_ticket(state: TwinState, ticket: dict[str, Any], params: dict[str, Any], actor_id: int) -> Transaction:
+    """PUT /tickets/:id: changed columns get history; no change and no article is a no-op."""
+    clean = ticket_params(state, params, actor_id)
+    transaction = Transaction("update", ticket["id"], actor_id)
+    if "customer_id" in clean and clean["customer_id"] != ticket["customer_id"] and "organization_id" not in clean:
+        customer = state.find("users", clean["customer_id"])
+        clean["organization_id"] = customer["organization_id"] if customer else None
+    changes = {k: (ticket.get(k), v) for k, v in clean.items() if ticket.get(k) != v}
+    if changes:
+        validate_values(state, "Ticket", {**ticket, **clean}, set(changes), state.clock.now())
+        now = state.now_iso()
+        ticket.update({k: new for k, (_old, new) in changes.items()})
+        ticket["updated_by_id"] = actor_id
+        ticket["updated_at"] = now
+        write_update_history(state, "Ticket", ticket["id"], changes, actor_id, now)
+        transaction.changes = changes
+    article = params.get("article")
+    if isinstance(article, dict) and article:
+        transaction.article_id = create_article(state, ticket, article, actor_id)["id"]
+    return transaction
+
+
+def delete_ticket(state: TwinState, ticket: dict[str, Any]) -> None:
+    """DELETE /tickets/:id: ticket, articles, tags and their history rows go."""
+    for article_id in state.article_ids(ticket["id"]):
+        state.tables["articles"].pop(article_id, None)
+        state.history.remove("Ticket::Article", article_id)
+    state.tags.pop(ticket["id"], None)
+    state.history.remove("Ticket", ticket["id"])
+    state.tables["tickets"].pop(ticket["id"], None)
+
+
+def _lookup_id(names: dict[int, str], value: Any, kind: str) -> int:
+    number = to_int(value)
+    if number is not None and number in names:
+        return number
+    for ident, name in names.items():
+        if name == value:
+            return ident
+    raise ApiError(422, f"No lookup value found for '{kind}': {json.dumps(value)}")
+
+
+def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
+    result = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            size = len(base64.b64decode(item.get("data") or "", validate=False))
+        except (binascii.Error, ValueError):
+            raise ApiError(422, "Invalid base64 for attachment") from None
+        ident = next(state.attachment_ids)
+        result.append({
+            "id": ident, "store_file_id": ident, "filename": item.get("filename") or "",
+            "size": str(size), "preferences": {"Mime-Type": item.get("mime-type") or item.get("mime_type") or "application/octet-stream"},
+        })
+    return result
+
+
+def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, Any], actor_id: int) -> dict[str, Any]:
+    """An article on `ticket` (POST /ticket_articles or nested `article`), with history."""
+    actor = state.find("users", actor_id) or {}
+    type_id = _lookup_id(ARTICLE_TYPES, params.get("type_id", params.get("type", "note")), "type")
+    default_sender = "Agent" if state.is_agent(actor) else "Customer"
+    sender_id = _lookup_id(ARTICLE_SENDERS, params.get("sender_id", params.get("sender", default_sender)), "sender")
+    now = state.now_iso()
+    from_value = params.get("from")
+    if from_value is None and sender_id == 1:
+        from_value = state.fullname(actor)
+    article = new_article(
+        ticket_id=ticket["id"], type_id=type_id, sender_id=sender_id, body=params.get("body") or "",
+        internal=bool(params.get("internal", False)), content_type=params.get("content_type") or "text/plain",
+        subject=params.get("subject"), to=params.get("to"), cc=params.get("cc"), reply_to=params.get("reply_to"),
+        **{"from": from_value},
+        message_id=params.get("message_id"), in_reply_to=params.get("in_reply_to"),
+        created_by_id=actor_id, updated_by_id=actor_id, created_at=now, updated_at=now,
+    )
+    article["_attachments"] = _attachments(state, params.get("attachments"))
+    state.insert("articles", article)
+    state.history.add(
+        object="Ticket::Article", o_id=article["id"], type="created", created_by_id=actor_id,
+        created_at=now, related_object="Ticket", related_o_id=ticket["id"],
+    )
+    ticket["article_count"] = (ticket.get("article_count") or 0) + 1
+    if ticket.get("create_article_type_id") is None:
+        ticket["create_article_type_id"] = type_id
+        ticket["create_article_sender_id"] = sender_id
+    ticket["updated_at"] = now
+    return article
+
+
+def ticket_tags(state: TwinState, ticket_id: int) -> list[str]:
+    """Tag names of a ticket in the order they were added."""
+    return [t["name"] for t in state.tags.get(ticket_id, [])]
+
+
+def add_tag(state: TwinState, ticket_id: int, name: str, actor_id: int) -> None:
+    """Tag.tag_add: duplicates are ignored; new tags write an `added` history row."""
+    name = str(name).strip()
+    if not name or name in ticket_tags(state, ticket_id):
+        return
+    state.tags.setdefault(ticket_id, []).append({"name": name, "created_by_id": actor_id})
+    now = state.now_iso()
+    state.history.add(object="Ticket", o_id=ticket_id, type="added", created_by_id=actor_id,
+                      created_at=now, attribute="tag", value_to=name)
+    _touch(state, ticket_id, now)
+
+
+def remove_tag(state: TwinState, ticket_id: int, name: str) -> None:
+    """Tag.tag_remove: the `removed` row carries the tag's creator (as Zammad's callback does)."""
+    name = str(name).strip()
+    kept: list[dict[str, Any]] = []
+    removed: list[dict[str, Any]] = []
+    for tag in state.tags.get(ticket_id, []):
+        (removed if tag["name"] == name else kept).append(tag)
+    state.tags[ticket_id] = kept
+    now = state.now_iso()
+    for tag in removed:
+        state.history.add(object="Ticket", o_id=ticket_id, type="removed", created_by_id=tag["created_by_id"],
+                          created_at=now, attribute="tag", value_to=name)
+    if removed:
+        _touch(state, ticket_id, now)
+
+
+def _touch(state: TwinState, ticket_id: int, now: str) -> None:
+    # touch_reference_by_params: bumps updated_at only (no history, no trigger).
+    ticket = state.find("tickets", ticket_id)
+    if ticket is not None:
+        ticket["updated_at"] = now
+
+
+def new_delivery_id() -> str:
+    """An ActiveJob-style job id (uuid4)."""
+    return str(uuid.uuid4())
+
