@@ -42,7 +42,7 @@ def serve(policy: Policy, log_level: str) -> None:
     settings = settings_or_exit(require_webhook_secret=True)
     sidecar = Sidecar(settings, policy)
     consumer = sidecar.start_consumer()
-    sidecar.schedule_reconcile()
+    sidecar.schedule_periodic_jobs()
     click.echo(f"zammad-sla: listening on http://{settings.listen} (Zammad at {settings.zammad_url})", err=True)
     try:
         waitress.serve(sidecar.receiver(), host=settings.listen_host, port=settings.listen_port, threads=8, ident="zammad-sla")
@@ -58,5 +58,5 @@ def worker(policy: Policy, log_level: str) -> None:
     _configure_logging(log_level)
     settings = settings_or_exit()
     sidecar = Sidecar(settings, policy)
-    sidecar.schedule_reconcile()
+    sidecar.schedule_periodic_jobs()
     run_consumer_forever(sidecar.huey, settings.workers)

@@ -79,20 +79,44 @@ class Sidecar:
             **(queue_options or {}),
         )  # fmt: skip
         self.metrics.set_queue_depth_source(self.queue.depth)
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
 
     def _count_api_call(self, method: str, endpoint: str, status: int | None, seconds: float) -> None:
         self.metrics.api_call(method, endpoint, status if status is not None else "error", seconds)
 
     def _evaluate(self, ticket_id: int) -> datetime | None:
+        with self._in_flight_lock:
+            self._in_flight += 1
         try:
             next_check = self.evaluator.evaluate(ticket_id)
         except ZammadError as error:
-            if error.not_found:
-                log.info("ticket %s no longer exists in Zammad; dropping it", ticket_id)
-                self.metrics.set_ticket_status(ticket_id, None)
-                return None
-            raise
+            if not error.not_found:
+                raise
+            log.info("ticket %s no longer exists in Zammad; dropping it", ticket_id)
+            self.metrics.set_ticket_status(ticket_id, None)
+            next_check = None
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+        # Kept beside the queue's own schedule so `reconcile` finds overdue checks even
+        # when exact-time scheduling is off (the demo's virtual clock).
+        self.huey.put(self._next_key(ticket_id), format_utc(next_check) if next_check else "")
         return next_check if self.schedule_checks else None
+
+    @staticmethod
+    def _next_key(ticket_id: int) -> str:
+        return f"sla-next:{ticket_id}"
+
+    def recorded_next_check(self, ticket_id: int) -> datetime | None:
+        """The next-check instant of the ticket's last evaluation (None if none or unknown)."""
+        text = self.huey.get(self._next_key(ticket_id), peek=True)
+        return parse_time(text, "next check") if text else None
+
+    def busy(self, *, include_scheduled: bool = False) -> bool:
+        """Whether an evaluation is queued or running here (or scheduled, if asked)."""
+        scheduled = include_scheduled and self.queue.scheduled() > 0
+        return self._in_flight > 0 or self.queue.depth() > 0 or scheduled
 
     # -- inbound ---------------------------------------------------------------
     def receiver(self) -> Flask:
@@ -140,7 +164,7 @@ class Sidecar:
             recently_updated = last_run is None or updated_at >= last_run - timedelta(seconds=5)
             if state in stopped and not recently_updated:
                 continue
-            scheduled = self.queue.next_check(ticket_id)
+            scheduled = self.recorded_next_check(ticket_id)
             overdue = scheduled is not None and scheduled <= now
             never_evaluated = ticket.get(self.policy.attributes.status) in (None, "")
             if recently_updated or overdue or never_evaluated:
@@ -155,7 +179,12 @@ class Sidecar:
         """Run the queue consumer in background threads of this process."""
         return start_consumer(self.huey, workers or self.settings.workers)
 
-    def schedule_reconcile(self) -> None:
-        """Run `reconcile` through the queue every `reconcile_seconds`."""
+    def schedule_periodic_jobs(self) -> None:
+        """Reconcile every `reconcile_seconds` and prune old delivery ids hourly.
+
+        Every process that runs a consumer registers the same jobs (the queue keeps one
+        live chain per job, whoever registers it last).
+        """
         self.queue.schedule_reconcile(self.reconcile, self.settings.reconcile_seconds)
+        self.queue.schedule_housekeeping()
 

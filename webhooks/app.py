@@ -1,0 +1,191 @@
+"""The Flask receiver for Zammad's signed webhooks.
+
+It only authenticates, parses and queues: no SLA logic and no Zammad calls, so
+it acknowledges within milliseconds (Zammad gives up on slow or failing
+endpoints after 5 attempts and the event is then lost until a reconcile).
+
+Checks, in order: size (413) -> signature (401) -> JSON (400) -> ticket id (422).
+The ticket id is `payload["ticket"]["id"]`: a positive integer, or a string of
+ASCII digits (what a custom payload template such as `"#{ticket.id}"` renders).
+Every response, errors included, is JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from typing import Any, Callable
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from zammad_sla_plugin.metrics import Metrics
+
+MAX_BODY_BYTES = 1024 * 1024
+WEBHOOK_PATH = "/webhooks/zammad"
+
+_SIGNATURE = re.compile(r"sha1=([0-9a-fA-F]{40})")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_MAX_DELIVERY_ID = 200
+
+Enqueue = Callable[[int, "str | None"], bool]
+Readiness = Callable[[], list[str]]
+
+logger = logging.getLogger(__name__)
+
+
+class _Rejected(Exception):
+    """A webhook delivery that fails a check; becomes a JSON error response."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+def signature_for(secret: bytes, body: bytes) -> str:
+    """The `X-Hub-Signature` value Zammad sends for `body` (sha1=<hex HMAC>)."""
+    return "sha1=" + hmac.new(secret, body, hashlib.sha1).hexdigest()
+
+
+def _verify_signature(secret: bytes, body: bytes, header: str | None) -> None:
+    if not header:
+        raise _Rejected(401, "signature_missing", "missing X-Hub-Signature header")
+    match = _SIGNATURE.fullmatch(header.strip())
+    if match is None:
+        raise _Rejected(401, "signature_malformed", "malformed X-Hub-Signature header (expected sha1=<40 hex>)")
+    expected = hmac.new(secret, body, hashlib.sha1).hexdigest()
+    if not hmac.compare_digest(expected, match.group(1).lower()):
+        raise _Rejected(401, "signature_invalid", "X-Hub-Signature does not match the body")
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _Rejected(400, "bad_json", "body is not valid JSON") from None
+
+
+def ticket_id_from(payload: Any) -> int:
+    """Extract `payload["ticket"]["id"]` as a positive int or raise a 422 rejection."""
+    ticket = payload.get("ticket") if isinstance(payload, dict) else None
+    raw = ticket.get("id") if isinstance(ticket, dict) else None
+    if isinstance(raw, bool):  # bool is an int subclass; True is not ticket 1
+        raw = None
+    if isinstance(raw, str) and _DIGITS.fullmatch(raw):
+        raw = int(raw)
+    if not isinstance(raw, int) or raw <= 0:
+        raise _Rejected(422, "no_ticket_id", 'payload has no ticket id (expected a positive integer at ticket.id)')
+    return raw
+
+
+def _delivery_id() -> str | None:
+    value = (request.headers.get("X-Zammad-Delivery") or "").strip()
+    if not value:
+        return None
+    if len(value) > _MAX_DELIVERY_ID or not value.isprintable():
+        # Bound what we store per delivery; a digest still de-duplicates.
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    return value
+
+
+def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def create_app(
+    *,
+    secret: bytes,
+    enqueue: Enqueue,
+    readiness: Readiness | None = None,
+    metrics: Metrics | None = None,
+) -> Flask:
+    """Build the receiver app.
+
+    `enqueue(ticket_id, delivery_id)` must store the event durably and return
+    False when the delivery id was seen before. `readiness()` returns a list of
+    problems (empty when ready). `metrics` is served at /metrics (a fresh
+    `Metrics` is made if none is given).
+    """
+    if not secret:
+        raise ValueError("the webhook secret must not be empty")
+    metrics = metrics if metrics is not None else Metrics()
+    app = Flask(__name__)
+    # One byte over the limit: werkzeug silently truncates a streamed (chunked)
+    # body at MAX_CONTENT_LENGTH, so we read limit+1 bytes and refuse if we got them.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
+
+    def reject(exc: _Rejected) -> tuple[Response, int]:
+        metrics.event_rejected(exc.reason)
+        logger.info("webhook rejected (%s): %s", exc.reason, exc.message)
+        return _error(exc.status, exc.message)
+
+    @app.post(WEBHOOK_PATH)
+    def receive_webhook() -> tuple[Response, int]:
+        metrics.event_received()
+        try:
+            # Refuse by the announced size before reading a byte...
+            if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+                raise _Rejected(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+            try:
+                # ...and enforce while reading (chunked bodies announce nothing).
+                body = request.get_data(cache=False)
+            except RequestEntityTooLarge:
+                body = None
+            if body is None or len(body) > MAX_BODY_BYTES:
+                raise _Rejected(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+            _verify_signature(secret, body, request.headers.get("X-Hub-Signature"))
+            ticket_id = ticket_id_from(_parse_json(body))
+        except _Rejected as exc:
+            return reject(exc)
+        delivery_id = _delivery_id()
+        try:
+            queued = bool(enqueue(ticket_id, delivery_id))
+        except Exception:
+            # Not acknowledged: Zammad retries the delivery later.
+            logger.exception("could not queue ticket %s (delivery %s)", ticket_id, delivery_id)
+            metrics.event_rejected("queue_unavailable")
+            return _error(503, "queue unavailable, retry later")
+        if not queued:
+            metrics.event_duplicate()
+        return jsonify({"queued": queued, "ticket_id": ticket_id}), 202
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        return jsonify({"status": "ok"}), 200
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        if readiness is None:
+            return jsonify({"status": "ready", "problems": []}), 200
+        try:
+            problems = [str(p) for p in readiness()]
+        except Exception as exc:  # a crashing check means "not ready", not a 500
+            logger.exception("readiness check failed")
+            problems = [f"readiness check failed: {type(exc).__name__}: {exc}"]
+        if problems:
+            return jsonify({"status": "not ready", "problems": problems}), 503
+        return jsonify({"status": "ready", "problems": []}), 200
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return Response(metrics.render(), status=200, content_type=metrics.content_type)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        # 404/405/413 raised by Flask itself: JSON as well, never HTML.
+        status = exc.code or 500
+        if status == 413 and request.path == WEBHOOK_PATH:
+            metrics.event_rejected("too_large")
+        return _error(status, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> tuple[Response, int]:
+        logger.exception("unhandled error")
+        return _error(500, "internal error")
+
+    return app

@@ -1,0 +1,556 @@
+"""The durable work queue between the webhook receiver and the SLA evaluation.
+
+Built on huey: SQLite (a file in the data dir) by default, Redis when several
+replicas must share one queue. Everything durable lives in huey's own storage
+(queue, schedule and key/value store), so SQLite and Redis follow the same code.
+
+Keys kept in huey's key/value store (all small, bounded by tickets or pruned):
+- ``delivery:<id>``   first-seen time of a webhook delivery id (de-duplication,
+                      pruned after `delivery_ttl_seconds` by the housekeeping job)
+- ``pending:<ticket>`` an evaluation task is queued and has not started yet; later
+                      events for the ticket coalesce into it
+- ``retrying:<ticket>`` a failed evaluation has a retry scheduled
+- ``evaluated:<ticket>`` start time of the last successful evaluation of a ticket
+                      that had failures (makes retries of an older attempt redundant)
+- ``nextcheck:<ticket>`` the currently wanted next-check instant; check tasks for
+                      any other instant are stale and exit
+- ``periodic:<job>``  token of the live self-rescheduling chain of a periodic job
+- ``zammad-sla.lock.<name>`` lease locks (same key scheme as huey.lock_task)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import huey
+from huey.consumer import Consumer, ConsumerStopped, Scheduler
+from huey.storage import SqliteStorage
+
+from zammad_sla_plugin.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+HUEY_NAME = "zammad-sla"
+QUEUE_FILENAME = "queue.sqlite3"
+
+Evaluate = Callable[[int], "datetime | None"]
+
+
+class _QueueSettings(Protocol):
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def redis_url(self) -> str | None: ...
+
+
+def build_huey(
+    settings: _QueueSettings | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    redis_url: str | None = None,
+    sqlite_fsync: bool = False,
+) -> huey.Huey:
+    """Build the huey instance: Redis when a Redis URL is given, else SQLite in the data dir.
+
+    Accepts a `Settings` (uses `.data_dir` and `.redis_url`) and/or explicit keyword
+    arguments, which win over the settings. The data dir is created if missing.
+    `sqlite_fsync=True` fsyncs every commit (survives power loss, slower); the
+    default survives a killed process, and the periodic reconcile covers the rest.
+    """
+    if settings is not None:
+        data_dir = data_dir if data_dir is not None else settings.data_dir
+        redis_url = redis_url if redis_url is not None else settings.redis_url
+    if redis_url:
+        # results=False: we never read task return values, so don't store them.
+        return huey.RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False)
+    directory = Path(data_dir if data_dir is not None else "./var")
+    directory.mkdir(parents=True, exist_ok=True)
+    return huey.SqliteHuey(
+        HUEY_NAME,
+        storage_class=_SqliteStorage,
+        filename=str(directory / QUEUE_FILENAME),
+        synchronous="FULL" if sqlite_fsync else "NORMAL",
+        results=False,
+        immediate=False,
+    )
+
+
+class _SqliteStorage(SqliteStorage):
+    """huey's SQLite storage with a chosen `synchronous` level.
+
+    In WAL mode, NORMAL commits without an fsync: a committed job survives the
+    process being killed (it is in the WAL file) but not a power loss of the
+    host; FULL adds an fsync per commit (~4x slower enqueue on this hardware).
+    """
+
+    def __init__(self, *args: Any, synchronous: str = "NORMAL", **kwargs: Any) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError("synchronous must be NORMAL or FULL")
+        self._synchronous = synchronous
+        super().__init__(*args, **kwargs)
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute(f"pragma synchronous={self._synchronous}")
+        return conn
+
+
+class LeaseLock:
+    """A cross-process lock in huey storage that expires if its holder dies.
+
+    huey's own `lock_task` never expires on SQLite or Redis < 7.4, so a kill -9
+    during an evaluation would block that ticket forever. This lock uses the
+    same key (`<huey name>.lock.<name>`) and atomic `put_if_empty`, storing the
+    owner and lease end; an expired lease may be taken over exactly once per
+    dead owner (a one-shot "steal" marker makes the take-over atomic).
+    """
+
+    def __init__(self, hub: huey.Huey, name: str, lease_seconds: float, clock: Callable[[], float] = time.time):
+        self._huey = hub
+        self.name = name
+        self.key = f"{hub.name}.lock.{name}"
+        self._lease = lease_seconds
+        self._clock = clock
+        self._owner = uuid.uuid4().hex
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; True on success."""
+        value = {"owner": self._owner, "expires": self._clock() + self._lease}
+        if self._huey.put_if_empty(self.key, value):
+            return True
+        current = self._huey.get(self.key, peek=True)
+        if current is None:  # released in between
+            return bool(self._huey.put_if_empty(self.key, value))
+        if isinstance(current, dict) and current.get("expires", float("inf")) < self._clock():
+            steal_key = f"{self.key}.steal.{current.get('owner')}"
+            if self._huey.put_if_empty(steal_key, self._clock()):
+                logger.warning("lock %s: lease of a dead holder expired, taking it over", self.name)
+                self._huey.delete(self.key)
+                return bool(self._huey.put_if_empty(self.key, value))
+        return False
+
+    def release(self) -> None:
+        """Release the lock if we still own it."""
+        current = self._huey.get(self.key, peek=True)
+        if isinstance(current, dict) and current.get("owner") == self._owner:
+            self._huey.delete(self.key)
+
+
+@dataclass
+class _Periodic:
+    fn: Callable[[], Any]
+    every_seconds: float
+
+
+class TicketQueue:
+    """Coalescing, de-duplicating, per-ticket-locked evaluation queue on huey.
+
+    Build exactly one per huey instance, in every process that submits or
+    consumes (the tasks are registered on the instance under fixed names, so the
+    receiver process and any consumer process agree on them).
+    """
+
+    TASK_EVALUATE = "zsla_evaluate"
+    TASK_CHECK = "zsla_check"
+    TASK_PERIODIC = "zsla_periodic"
+
+    def __init__(
+        self,
+        hub: huey.Huey,
+        evaluate: Evaluate,
+        *,
+        coalesce_seconds: float = 0.5,
+        lock_retry_delay: float = 0.2,
+        lock_retry_max_delay: float = 5.0,
+        lock_lease_seconds: float = 600.0,
+        retry_delay: float = 2.0,
+        retry_max_delay: float = 300.0,
+        max_retries: int = 8,
+        min_check_delay: float = 1.0,
+        delivery_ttl_seconds: float = 86400.0,
+        stale_pending_seconds: float | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.huey = hub
+        self._evaluate = evaluate
+        self.coalesce_seconds = coalesce_seconds
+        self.lock_retry_delay = lock_retry_delay
+        self.lock_retry_max_delay = lock_retry_max_delay
+        self.lock_lease_seconds = lock_lease_seconds
+        self.retry_delay = retry_delay
+        self.retry_max_delay = retry_max_delay
+        self.max_retries = max_retries
+        self.min_check_delay = min_check_delay
+        self.delivery_ttl_seconds = delivery_ttl_seconds
+        # A pending marker older than this lost its task (crash between marking
+        # and enqueueing); a new submit then enqueues again instead of waiting forever.
+        self.stale_pending_seconds = (
+            stale_pending_seconds if stale_pending_seconds is not None else max(120.0, 10 * coalesce_seconds)
+        )
+        self.metrics = metrics
+        self._clock = clock
+        self._periodic: dict[str, _Periodic] = {}
+
+        # evaluate() failures are retried by _evaluation_failed; huey's own retries
+        # only cover the queue machinery failing mid-task (e.g. storage errors).
+        self._evaluate_task = hub.task(name=self.TASK_EVALUATE, retries=3, retry_delay=2)(self._run_evaluation)
+        self._check_task = hub.task(name=self.TASK_CHECK, retries=3, retry_delay=2)(self._run_check)
+        self._periodic_task = hub.task(name=self.TASK_PERIODIC)(self._run_periodic)
+
+    # -- submitting ----------------------------------------------------------
+    def submit(self, ticket_id: int, delivery_id: str | None = None) -> bool:
+        """Queue an evaluation of `ticket_id` for one event; False if the delivery was seen before.
+
+        Durable when this returns: the (coalesced) task and the delivery id are in
+        huey storage. The delivery id is recorded only after the task, so a crash
+        or storage error in between makes Zammad's retry queue it again instead of
+        being mistaken for a duplicate; a racing duplicate at worst joins the
+        same coalesced evaluation.
+        """
+        key = f"delivery:{delivery_id}"
+        if delivery_id is not None and self.huey.get(key, peek=True) is not None:
+            return False
+        self._request_evaluation(ticket_id, delay=self.coalesce_seconds)
+        if delivery_id is not None and not self.huey.put_if_empty(key, self._clock()):
+            return False
+        return True
+
+    def _request_evaluation(self, ticket_id: int, *, delay: float) -> None:
+        marker = f"pending:{ticket_id}"
+        now = self._clock()
+        if not self.huey.put_if_empty(marker, now):
+            since = self.huey.get(marker, peek=True)
+            if since is not None and now - since <= self.stale_pending_seconds:
+                return  # an evaluation that has not started yet will see this event
+            if since is None:  # the pending task started meanwhile: queue a new one
+                if not self.huey.put_if_empty(marker, now):
+                    return
+            else:
+                logger.warning("ticket %s: pending marker is %.0fs old, queueing again", ticket_id, now - since)
+                self.huey.put(marker, now)
+        try:
+            self._enqueue_evaluation(ticket_id, delay=delay)
+        except Exception:
+            # Without its task the marker would swallow the next events.
+            try:
+                self.huey.delete(marker)
+            except Exception:
+                logger.exception("ticket %s: could not clear the pending marker", ticket_id)
+            raise
+
+    def _enqueue_evaluation(
+        self, ticket_id: int, *, delay: float, attempt: int = 0, failed_at: float | None = None, lock_waits: int = 0
+    ) -> None:
+        args = (ticket_id, attempt, failed_at, lock_waits)
+        if delay > 0:
+            # Straight into the schedule: one write, no detour through the ready queue.
+            self.huey.add_schedule(self._evaluate_task.s(*args, delay=delay))
+        else:
+            self._evaluate_task(*args)
+
+    # -- evaluation task -------------------------------------------------------
+    def _lock(self, name: str) -> LeaseLock:
+        return LeaseLock(self.huey, name, self.lock_lease_seconds, self._clock)
+
+    def _run_evaluation(self, ticket_id: int, attempt: int, failed_at: float | None, lock_waits: int) -> None:
+        owns_pending = failed_at is None  # tasks from submit(), not retries
+        if not owns_pending:
+            last_ok = self.huey.get(f"evaluated:{ticket_id}", peek=True)
+            if last_ok is not None and last_ok > failed_at:
+                logger.info("ticket %s: retry skipped, a later evaluation succeeded", ticket_id)
+                return
+        lock = self._lock(f"ticket-{ticket_id}")
+        if not lock.acquire():
+            # Another worker evaluates this ticket: come back shortly, never drop.
+            wait = min(self.lock_retry_delay * (2**lock_waits), self.lock_retry_max_delay)
+            self._enqueue_evaluation(
+                ticket_id, delay=wait, attempt=attempt, failed_at=failed_at, lock_waits=lock_waits + 1
+            )
+            return
+        try:
+            if owns_pending:
+                # Cleared before evaluating: an event arriving from now on queues a
+                # new evaluation (which waits for this lock), so none is lost.
+                self.huey.delete(f"pending:{ticket_id}")
+            started = self._clock()
+            try:
+                next_check = self._evaluate(ticket_id)
+            except Exception:
+                self._evaluation_failed(ticket_id, attempt, started)
+                return
+            if self.huey.get(f"retrying:{ticket_id}", peek=True) is not None:
+                # Only tickets with a retry chain need the success time (a read
+                # costs far less than a write on the hot path).
+                self.huey.put(f"evaluated:{ticket_id}", started)
+                self.huey.delete(f"retrying:{ticket_id}")
+            self._record("ok")
+            self._schedule_check(ticket_id, next_check)
+        finally:
+            lock.release()
+
+    def _evaluation_failed(self, ticket_id: int, attempt: int, started: float) -> None:
+        if attempt >= self.max_retries:
+            logger.exception(
+                "ticket %s: evaluation failed, giving up after %d retries (reconcile will pick it up)",
+                ticket_id,
+                attempt,
+            )
+            self._record("gave_up")
+            return
+        self.huey.put(f"retrying:{ticket_id}", started)
+        delay = min(self.retry_delay * (2**attempt), self.retry_max_delay)
+        logger.exception("ticket %s: evaluation failed (attempt %d), retrying in %.1fs", ticket_id, attempt + 1, delay)
+        self._record("error")
+        self._enqueue_evaluation(ticket_id, delay=delay, attempt=attempt + 1, failed_at=started)
+
+    def _record(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.evaluation(outcome)
+
+    # -- next checks -------------------------------------------------------------
+    def _schedule_check(self, ticket_id: int, when: datetime | None) -> None:
+        key = f"nextcheck:{ticket_id}"
+        if when is None:
+            if self.huey.get(key, peek=True) is not None:
+                self.huey.delete(key)  # any scheduled check becomes stale
+            return
+        if not isinstance(when, datetime) or when.tzinfo is None or when.utcoffset() is None:
+            logger.error("ticket %s: evaluate returned %r, not an aware datetime; no check scheduled", ticket_id, when)
+            self._record("bad_next_check")
+            return
+        at = max(when.timestamp(), self._clock() + self.min_check_delay)
+        if self.huey.get(key, peek=True) == at:
+            return  # a check for exactly this instant is already scheduled
+        self.huey.put(key, at)
+        self.huey.add_schedule(self._check_task.s(ticket_id, at, eta=datetime.fromtimestamp(at, timezone.utc)))
+
+    def _run_check(self, ticket_id: int, at: float) -> None:
+        if self.huey.get(f"nextcheck:{ticket_id}", peek=True) != at:
+            return  # superseded by a later evaluation
+        self._request_evaluation(ticket_id, delay=0)
+
+    def next_check(self, ticket_id: int) -> datetime | None:
+        """The instant of the currently scheduled check of `ticket_id`, if any."""
+        at = self.huey.get(f"nextcheck:{ticket_id}", peek=True)
+        return datetime.fromtimestamp(at, timezone.utc) if at is not None else None
+
+    # -- periodic jobs -------------------------------------------------------------
+    def schedule_periodic(self, name: str, fn: Callable[[], Any], every_seconds: float, *, run_now: bool = True) -> None:
+        """Run `fn` every `every_seconds` through the queue (a self-rescheduling task).
+
+        Register the same job in every process that consumes. Calling this again
+        (e.g. another replica starting) replaces the running chain, so exactly one
+        chain survives; a run still going when the next is due is skipped.
+        """
+        if every_seconds <= 0:
+            raise ValueError("every_seconds must be positive")
+        self._periodic[name] = _Periodic(fn, every_seconds)
+        token = uuid.uuid4().hex
+        self.huey.put(f"periodic:{name}", token)
+        self._schedule_periodic_run(name, token, 0 if run_now else every_seconds)
+
+    def schedule_reconcile(self, fn: Callable[[], Any], every_seconds: float) -> None:
+        """Run the reconcile hook `fn` every `every_seconds` (first run right away)."""
+        self.schedule_periodic("reconcile", fn, every_seconds)
+
+    def schedule_housekeeping(self, every_seconds: float = 3600.0) -> None:
+        """Periodically prune expired delivery ids and lock take-over markers."""
+        self.schedule_periodic("housekeeping", self.prune, every_seconds, run_now=False)
+
+    def _schedule_periodic_run(self, name: str, token: str, delay: float) -> None:
+        task = self._periodic_task.s(name, token, delay=max(delay, 0.001))
+        self.huey.add_schedule(task)
+
+    def _run_periodic(self, name: str, token: str) -> None:
+        if self.huey.get(f"periodic:{name}", peek=True) != token:
+            return  # a newer chain replaced this one
+        job = self._periodic.get(name)
+        if job is None:
+            # Keep the chain alive for a process that has the job registered.
+            logger.error("periodic job %r is not registered in this process; skipping this run", name)
+            self._schedule_periodic_run(name, token, 60.0)
+            return
+        # Reschedule first so a crash inside fn cannot end the chain.
+        self._schedule_periodic_run(name, token, job.every_seconds)
+        lock = self._lock(f"periodic-{name}")
+        if not lock.acquire():
+            logger.warning("periodic job %r: previous run still going, skipping", name)
+            self._record_periodic(name, "skipped_locked")
+            return
+        try:
+            job.fn()
+        except Exception:
+            logger.exception("periodic job %r failed", name)
+            self._record_periodic(name, "error")
+        else:
+            self._record_periodic(name, "ok")
+        finally:
+            lock.release()
+
+    def _record_periodic(self, name: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.periodic_run(name, outcome)
+
+    def prune(self) -> int:
+        """Delete delivery ids older than the TTL and stale lock take-over markers; returns the count."""
+        now = self._clock()
+        removed = 0
+        for key, raw in self.huey.storage.result_items().items():
+            key = key.decode() if isinstance(key, bytes) else key
+            if key.startswith("delivery:"):
+                horizon = self.delivery_ttl_seconds
+            elif ".lock." in key and ".steal." in key:
+                horizon = 2 * self.lock_lease_seconds
+            else:
+                continue
+            try:
+                seen = float(self.huey.serializer.deserialize(raw))
+            except Exception:
+                seen = 0.0  # unreadable: treat as ancient
+            if now - seen > horizon and self.huey.delete(key):
+                removed += 1
+        return removed
+
+    # -- introspection ---------------------------------------------------------------
+    def depth(self) -> int:
+        """Tasks in the queue ready to run (for the queue_depth gauge)."""
+        return int(self.huey.pending_count())
+
+    def scheduled(self) -> int:
+        """Tasks waiting in the schedule (coalescing windows, retries, next checks)."""
+        return int(self.huey.scheduled_count())
+
+    def is_pending(self, ticket_id: int) -> bool:
+        """Whether an evaluation of `ticket_id` is queued but not started."""
+        return self.huey.get(f"pending:{ticket_id}", peek=True) is not None
+
+
+# -- consumers -------------------------------------------------------------------------
+class _PreciseScheduler(Scheduler):
+    """huey's scheduler clamps its tick to >= 1 s; next checks and coalescing want finer."""
+
+    tick_seconds = 0.1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interval = self.tick_seconds
+
+
+class _Consumer(Consumer):
+    """huey Consumer with a sub-second scheduler tick and optional signal handling."""
+
+    def __init__(self, hub: huey.Huey, *, install_signals: bool, scheduler_tick: float, **options: Any) -> None:
+        self._install_signals = install_signals
+        self._scheduler_tick = scheduler_tick
+        super().__init__(hub, **options)
+
+    def _create_scheduler(self) -> Scheduler:
+        scheduler_class = type("_Tick", (_PreciseScheduler,), {"tick_seconds": self._scheduler_tick})
+        return scheduler_class(huey=self.huey, stop_flag=self.stop_flag, interval=1, periodic=self.periodic)
+
+    def _set_signal_handlers(self) -> None:
+        # signal.signal() only works in the main thread; an embedded consumer
+        # leaves signals to its host (e.g. waitress in `zammad-sla serve`).
+        if self._install_signals:
+            super()._set_signal_handlers()
+
+
+def _make_consumer(
+    hub: huey.Huey, workers: int, *, install_signals: bool, scheduler_tick: float, max_poll_delay: float,
+    shutdown_timeout: float | None,
+) -> _Consumer:
+    return _Consumer(
+        hub,
+        install_signals=install_signals,
+        scheduler_tick=scheduler_tick,
+        workers=workers,
+        periodic=False,  # our periodic jobs are self-rescheduling tasks
+        initial_delay=0.05,
+        backoff=1.5,
+        max_delay=max_poll_delay,  # idle SQLite polling interval cap
+        worker_type="thread",
+        graceful_signal="TERM",  # `docker stop` lets running evaluations finish
+        shutdown_timeout=shutdown_timeout,
+    )
+
+
+class ConsumerHandle:
+    """A huey consumer running in background threads of this process."""
+
+    def __init__(self, consumer: _Consumer) -> None:
+        self.consumer = consumer
+        self._thread = threading.Thread(target=self._supervise, name="huey-consumer", daemon=True)
+        self._stopped = threading.Event()
+
+    def _start(self) -> None:
+        self.consumer.start()
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        # Consumer.run() minus signals: health checks restart dead workers.
+        health_ts = time.monotonic()
+        while True:
+            try:
+                health_ts = self.consumer.loop(health_ts)
+            except ConsumerStopped:
+                break
+        self._stopped.set()
+
+    def is_alive(self) -> bool:
+        """Whether the consumer is still running."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop gracefully: running tasks finish (up to `timeout` seconds)."""
+        self.consumer.shutdown_timeout = timeout
+        self.consumer.stop(graceful=True)
+        self._thread.join(timeout)
+        self.consumer.huey.notify_interrupted_tasks()
+
+    def __enter__(self) -> "ConsumerHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_consumer(
+    hub: huey.Huey, workers: int, *, scheduler_tick: float = 0.1, max_poll_delay: float = 0.5
+) -> ConsumerHandle:
+    """Run a huey consumer with `workers` threads in the background of this process.
+
+    For `zammad-sla serve` (receiver and worker in one process); installs no signal
+    handlers, so it works from any thread. Stop it with `handle.stop()`.
+    """
+    handle = ConsumerHandle(
+        _make_consumer(
+            hub, workers, install_signals=False, scheduler_tick=scheduler_tick, max_poll_delay=max_poll_delay,
+            shutdown_timeout=None,
+        )
+    )
+    handle._start()
+    return handle
+
+
+def run_consumer_forever(
+    hub: huey.Huey, workers: int, *, scheduler_tick: float = 0.1, max_poll_delay: float = 0.5
+) -> None:
+    """Run the consumer in the main thread until SIGTERM (graceful) or SIGINT (immediate).
+
+    For `zammad-sla worker`. SIGHUP restarts the process, as in huey's consumer.
+    """
+    consumer = _make_consumer(
+        hub, workers, install_signals=True, scheduler_tick=scheduler_tick, max_poll_delay=max_poll_delay,
+        shutdown_timeout=60.0,
+    )
+    consumer.run()
