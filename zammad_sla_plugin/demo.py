@@ -1,0 +1,224 @@
+"""`zammad-sla demo`: a scripted week of Aivo tickets through the twin and the real sidecar.
+
+Everything runs in this process over real HTTP on loopback: the Zammad twin (with its clock
+frozen at virtual times), `zammad-sla setup`'s provisioning, and the sidecar (webhook
+receiver under waitress, SQLite queue, consumer threads). The script acts as customers
+and agents through the twin's REST API; Zammad's trigger delivers signed webhooks to the
+sidecar, which writes SLA fields, tags and notes back.
+
+Time is simulated as a discrete-event run: between scripted events the demo jumps the
+twin's clock to the earliest instant the sidecar asked to be checked again (a warning
+threshold or a deadline) and runs the sidecar's reconcile, so escalations land at their
+exact instant with nobody touching the ticket - what exact-time scheduling does in
+production with the real clock.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import click
+
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.policy_option import policy_option
+from zammad_sla_plugin.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
+
+LOCAL = ZoneInfo("America/Argentina/Buenos_Aires")
+WEEK_START = "2026-03-19 08:00"  # Thursday; Mon 23 and Tue 24 March are AR holidays
+WEEK_END = "2026-03-26 18:00"
+
+
+def local(text: str) -> datetime:
+    """A Buenos Aires wall time 'YYYY-MM-DD HH:MM' as an aware UTC datetime."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LOCAL).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One scripted action at a virtual local time."""
+
+    at: str
+    ticket: str  # the scenario's name for the ticket
+    action: str  # create | assign | state | priority
+    value: Any = None
+
+
+# name -> (title, priority, extra create fields, what it shows)
+TICKETS: dict[str, tuple[str, str, dict[str, Any], str]] = {
+    "outage": ("Virtual assistant web window down", "4 blocker", {"sla_kind": "incident"},
+               "blocker on the 24x7 clock, at night, met"),
+    "reports": ("Reports module partially unavailable", "3 high", {"sla_kind": "incident"},
+                "high in working hours, met"),
+    "whatsapp": ("WhatsApp integration failing (built by Aivo)", "3 high",
+                 {"sla_kind": "incident", "sla_integration": "aivo_built"},
+                 "24x7 Integrations Support: 16 h wall clock, breached overnight"),
+    "totals": ("Wrong totals in one report", "2 normal", {"sla_kind": "incident"},
+               "medium across a weekend and two holidays"),
+    "export": ("How do I export intents?", "1 low", {"sla_kind": "incident"},
+               "low, paused while waiting on the customer"),
+    "darkmode": ("Dark mode for the web window", "1 low", {"sla_kind": "feature_request"},
+                 "feature request: no SLA"),
+    "crm": ("CRM vendor outage", "3 high", {"sla_kind": "incident", "sla_origin": "third_party"},
+            "third-party origin: excluded"),
+    "live": ("Live agents cannot answer", "3 high", {"sla_kind": "incident"},
+             "nobody assigns it: at risk, then breached, no update needed"),
+    "search": ("Help articles search is slow", "2 normal", {"sla_kind": "incident"},
+               "raised to high: targets re-measured from creation"),
+    "training": ("Intent training stuck", "2 normal", {"sla_kind": "incident"},
+                 "closed, then reopened: the clock resumes"),
+}  # fmt: skip
+
+SCRIPT: list[Event] = sorted(
+    [
+        Event("2026-03-19 09:00", "training", "create"),
+        Event("2026-03-19 09:10", "training", "assign"),
+        Event("2026-03-19 09:30", "search", "create"),
+        Event("2026-03-19 10:00", "search", "priority", "3 high"),
+        Event("2026-03-19 10:00", "reports", "create"),
+        Event("2026-03-19 11:00", "reports", "assign"),
+        Event("2026-03-19 11:00", "search", "assign"),
+        Event("2026-03-19 12:00", "export", "create"),
+        Event("2026-03-19 12:00", "training", "state", "closed"),
+        Event("2026-03-19 12:30", "export", "assign"),
+        Event("2026-03-19 14:00", "darkmode", "create"),
+        Event("2026-03-19 15:00", "export", "state", "pending reminder"),
+        Event("2026-03-19 15:00", "crm", "create"),
+        Event("2026-03-19 16:00", "live", "create"),
+        Event("2026-03-19 16:00", "reports", "state", "closed"),
+        Event("2026-03-20 10:00", "search", "state", "closed"),
+        Event("2026-03-20 10:00", "training", "state", "open"),
+        Event("2026-03-20 17:00", "totals", "create"),
+        Event("2026-03-20 22:00", "whatsapp", "create"),
+        Event("2026-03-20 23:30", "whatsapp", "assign"),
+        Event("2026-03-21 03:00", "outage", "create"),
+        Event("2026-03-21 03:40", "outage", "assign"),
+        Event("2026-03-21 08:00", "outage", "state", "closed"),
+        Event("2026-03-21 15:00", "whatsapp", "state", "closed"),
+        Event("2026-03-25 09:00", "export", "state", "open"),
+        Event("2026-03-25 10:00", "totals", "assign"),
+        Event("2026-03-25 11:00", "export", "state", "closed"),
+    ],
+    key=lambda event: local(event.at),
+)
+
+
+class DemoRun:
+    """The scripted week on a `LocalStack` whose clock is the twin's frozen, virtual one."""
+
+    def __init__(self, policy: Policy, say: Callable[[str], None], data_dir: str) -> None:
+        self.policy, self.say = policy, say
+        self.stack = LocalStack(policy, data_dir, virtual_now=local(WEEK_START))
+        self.ids: dict[str, int] = {}
+
+    def start(self) -> None:
+        """Start the stack; the customer's organization contracts 24x7 Integrations Support."""
+        self.stack.start()
+        self.stack.admin.request(
+            "PUT", f"organizations/{CUSTOMER_ORG_ID}", json={self.policy.attributes.organization_24x7: True}
+        )
+
+    def perform(self, event: Event) -> None:
+        """Carry out one scripted action through the twin's REST API."""
+        if event.action == "create":
+            title, priority, extra, _ = TICKETS[event.ticket]
+            self.ids[event.ticket] = int(self.stack.create_ticket(title, priority, **extra)["id"])
+            return
+        fields = {"assign": {"owner_id": AGENT_ID}, "state": {"state": event.value}, "priority": {"priority": event.value}}
+        self.stack.agent.update_ticket(self.ids[event.ticket], fields[event.action])
+
+    def next_escalation(self) -> datetime | None:
+        """The earliest instant any ticket asked to be checked again."""
+        instants = [self.stack.sidecar.recorded_next_check(ticket_id) for ticket_id in self.ids.values()]
+        return min((i for i in instants if i is not None), default=None)
+
+    def escalate_until(self, limit: datetime) -> None:
+        """Run every escalation check due before `limit`, each at its exact instant."""
+        while (due := self.next_escalation()) is not None and due < limit:
+            self.stack.set_clock(due)
+            self.stack.sidecar.reconcile()
+            self.stack.settle()
+            self._report_escalations(due)
+
+    def _report_escalations(self, instant: datetime) -> None:
+        for name, ticket_id in self.ids.items():
+            status = self.stack.admin.get_ticket(ticket_id).get(self.policy.attributes.status)
+            if status in ("at_risk", "breached") and self._announced.get(name) != status:
+                self._announced[name] = status
+                when = instant.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+                self.say(f"{when}  {TICKETS[name][0][:44]:<44} -> {status} (nobody touched it; note and tag written)")
+
+    def run(self) -> None:
+        """Play the script, then let the week run out."""
+        self._announced: dict[str, str] = {}
+        for event in SCRIPT:
+            self.escalate_until(local(event.at))
+            self.stack.set_clock(local(event.at))
+            self.perform(event)
+            self.stack.settle()
+            self.say(f"{event.at}  {TICKETS[event.ticket][0][:44]:<44} {event.action} {event.value or ''}")
+        self.escalate_until(local(WEEK_END))
+        self.stack.set_clock(local(WEEK_END))
+        self.stack.sidecar.reconcile()
+        self.stack.settle()
+
+    def table(self) -> list[dict[str, Any]]:
+        """Each scenario ticket's SLA fields and tags as Zammad shows them now."""
+        names = self.policy.attributes
+        rows = []
+        for name, ticket_id in self.ids.items():
+            ticket = self.stack.admin.get_ticket(ticket_id)
+            rows.append({
+                "number": ticket["number"], "title": ticket["title"], "priority": ticket["priority"],
+                "state": ticket["state"], "status": ticket.get(names.status),
+                "first_response_due": ticket.get(names.first_response_due_at),
+                "resolution_due": ticket.get(names.resolution_due_at),
+                "tags": self.stack.admin.ticket_tags(ticket_id), "shows": TICKETS[name][3],
+            })  # fmt: skip
+        return rows
+
+
+def _local_text(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LOCAL).strftime("%a %d %H:%M")
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of the demo's tickets."""
+    header = f"{'#':<6} {'title':<44} {'priority':<10} {'state':<17} {'sla_status':<15} {'1st resp due':<12} {'resol. due':<12} tags"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['number']:<6} {row['title'][:44]:<44} {row['priority']:<10} {row['state']:<17} "
+            f"{row['status'] or '-':<15} {_local_text(row['first_response_due']):<12} "
+            f"{_local_text(row['resolution_due']):<12} {','.join(row['tags']) or '-'}"
+        )
+        lines.append(f"{'':<6}   -> {row['shows']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@policy_option
+def demo(policy: Policy) -> None:
+    """Replay a scripted week of tickets through an embedded Zammad twin and the sidecar."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="zammad-sla-demo-") as data_dir:
+        run = DemoRun(policy, lambda line: click.echo(f"  {line}"), data_dir)
+        try:
+            run.start()
+            click.echo(f"Twin at {run.stack.twin.url}; sidecar at {run.stack.webhook_url}; "
+                       f"times are {LOCAL.key} local time.\n")  # fmt: skip
+            run.run()
+            rows = run.table()
+        finally:
+            run.stack.stop()
+    click.echo("\nSLA fields and tags in Zammad at the end of the week (Thu 26 March 18:00):\n")
+    click.echo(render_table(rows))
+    click.echo(f"\nDone in {time.monotonic() - started:.1f} s.")
+    sys.exit(0)
