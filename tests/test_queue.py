@@ -7,9 +7,7 @@ small multiple of the relevant window.
 
 from __future__ import annotations
 
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -90,43 +88,7 @@ class Recorder:
             return [t for tid, t in self.calls if tid == ticket_id]
 
 
-# -- backends -------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A private redis-server on a free loopback port (skips when not installed)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not on PATH (apt-get install redis-server to run the Redis variant)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
-        assert wait_until(lambda: _pings(client), 10), "redis-server did not start"
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _pings(client: object) -> bool:
-    try:
-        return bool(client.ping())  # type: ignore[attr-defined]
-    except Exception:
-        return False
-
-
+# -- backends (the redis_url fixture lives in conftest.py) ---------------------------
 @pytest.fixture(params=["sqlite", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """Where the queue lives: {"data_dir": ...} or {"redis_url": ...}."""
