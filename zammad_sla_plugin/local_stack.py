@@ -70,18 +70,27 @@ class LocalStack:
         self.sidecar: Sidecar
         self.consumer: ConsumerHandle | None = None
         self._server: Any = None
+        self._started = False
 
     # -- lifecycle ---------------------------------------------------------------
-    def start(self, *, consumer: bool = True) -> LocalStack:
-        """Start the twin, the receiver, provision the twin, then (optionally) the consumer."""
+    def start(self, *, consumer: bool = True, sidecar: bool = True) -> LocalStack:
+        """Start the twin, the receiver, provision the twin, then (optionally) the consumer.
+
+        With `sidecar=False` only the twin is started and provisioned: the caller runs the
+        sidecar itself (e.g. `zammad-sla serve` in a subprocess, with `self.environ`).
+        """
         import waitress.server  # local: only in-process stacks need the server object
 
         self.twin.start()
+        self._started = True
         self.environ["ZAMMAD_URL"] = self.twin.url
         self.settings = load_settings(self.environ, require_webhook_secret=True)
         self.admin = self.client()
         self.agent = self.client(on_behalf_of=AGENT)
         self.customer = self.client(on_behalf_of=CUSTOMER)
+        if not sidecar:
+            self.provision()
+            return self
         now = self.twin.clock.now if self.virtual else _real_now
         self.sidecar = Sidecar(
             self.settings, self.policy, now=now, schedule_checks=self.schedule_checks, queue_options=self.queue_options
@@ -109,7 +118,7 @@ class LocalStack:
         self.consumer = self.sidecar.start_consumer(int(self.environ["ZAMMAD_SLA_WORKERS"]))
 
     def stop(self) -> None:
-        """Stop everything (idempotent)."""
+        """Stop everything this stack started (idempotent)."""
         if self.consumer is not None:
             self.consumer.stop(timeout=5)
             self.consumer = None
@@ -119,7 +128,8 @@ class LocalStack:
         self.twin.stop()
 
     def __enter__(self) -> LocalStack:
-        return self.start()
+        # `with LocalStack(...).start(sidecar=False) as stack:` must not start twice.
+        return self if self._started else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
