@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert s.data_dir == Path("./var")
     assert s.queue_file == Path("./var/queue.sqlite3")
     assert s.redis_url is None and s.config_path is None and s.public_url is None
-    assert (s.reconcile_seconds, s.workers, s.coalesce_seconds) == (600.0, 2, 0.5)
+    assert (s.reconcile_seconds, s.workers, s.coalesce_seconds) == (600.0, 4, 0.2)
 
 
 def test_all_values_parsed(tmp_path: Path) -> None:

@@ -59,4 +59,4 @@ def worker(policy: Policy, log_level: str) -> None:
     settings = settings_or_exit()
     sidecar = Sidecar(settings, policy)
     sidecar.schedule_periodic_jobs()
-    run_consumer_forever(sidecar.huey, settings.workers)
+    run_consumer_forever(sidecar.huey, settings.workers, max_poll_delay=0.1)

@@ -177,7 +177,8 @@ class Sidecar:
     # -- running -------------------------------------------------------------------
     def start_consumer(self, workers: int | None = None) -> ConsumerHandle:
         """Run the queue consumer in background threads of this process."""
-        return start_consumer(self.huey, workers or self.settings.workers)
+        # Poll an idle queue every 0.1 s at most: event-to-write-back latency over SQLite.
+        return start_consumer(self.huey, workers or self.settings.workers, max_poll_delay=0.1)
 
     def schedule_periodic_jobs(self) -> None:
         """Reconcile every `reconcile_seconds` and prune old delivery ids hourly.

@@ -1,0 +1,54 @@
+"""The CSV report: one row per group, in one table.
+
+Rows: `scope=total` (key "total"), then `scope=severity`, `scope=organization`,
+`scope=month` (month of creation, YYYY-MM). Columns are `CSV_COLUMNS`; percentages are
+met / (met + failed) * 100 (empty when nothing was decided), hours are business working
+hours (empty when no ticket was measured). Per-ticket rows are not part of the CSV: use
+`--format json` (its `tickets` list) for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "scope", "key", "tickets", "in_scope", "excluded", "not_applicable", "breached_open",
+    "first_response_met", "first_response_failed", "first_response_pending", "first_response_met_pct",
+    "resolution_met", "resolution_failed", "resolution_pending", "resolution_met_pct",
+    "time_to_assignment_count", "time_to_assignment_median_hours", "time_to_assignment_p90_hours",
+    "time_to_resolution_count", "time_to_resolution_median_hours", "time_to_resolution_p90_hours",
+)  # fmt: skip
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def group_row(scope: str, group: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row (a dict keyed by `CSV_COLUMNS`) for a group of the report document."""
+    row: dict[str, Any] = {"scope": scope, "key": group["key"]}
+    for name in ("tickets", "in_scope", "excluded", "not_applicable", "breached_open"):
+        row[name] = group[name]
+    for clock in ("first_response", "resolution"):
+        for part in ("met", "failed", "pending", "met_pct"):
+            row[f"{clock}_{part}"] = _blank(group[clock][part])
+    for measure in ("time_to_assignment", "time_to_resolution"):
+        stats = group[f"{measure}_hours"]
+        row[f"{measure}_count"] = stats["count"]
+        row[f"{measure}_median_hours"] = _blank(stats["median"])
+        row[f"{measure}_p90_hours"] = _blank(stats["p90"])
+    return row
+
+
+def render_csv(document: dict[str, Any]) -> str:
+    """The group table as CSV text (header row first, `\\r\\n` line ends as RFC 4180)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerow(group_row("total", document["totals"]))
+    for scope, key in (("severity", "by_severity"), ("organization", "by_organization"), ("month", "by_month")):
+        for group in document[key]:
+            writer.writerow(group_row(scope, group))
+    return buffer.getvalue()
