@@ -151,3 +151,20 @@ def test_faults_latency_errors_429_and_outage(stack: LocalStack) -> None:
     stack.clear_faults()
     stack.settle(timeout=60)
     assert mismatches(stack.admin, ticket_ids, POLICY, stack.twin.clock.now()) == {}
+
+
+def test_explanation_endpoint_uses_the_callers_zammad_token(stack: LocalStack) -> None:
+    import requests
+
+    ticket_id = int(stack.create_ticket("Explain me", "3 high")["id"])
+    stack.settle()
+    url = f"http://{stack.environ['ZAMMAD_SLA_LISTEN']}/tickets/{ticket_id}/sla"
+    answer = requests.get(url, headers={"Authorization": f"Token token={stack.token}"}, timeout=10)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["result"]["first_response"]["due_at"] == "2026-03-10T15:00:00Z"
+    assert body["clocks"]["resolution"]["calendar"].startswith("Mon-Fri 09:00-18:00")
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, headers={"Authorization": "Token token=wrong"}, timeout=10).status_code == 401
+    missing = url.replace(f"/tickets/{ticket_id}/", "/tickets/999999/")
+    assert requests.get(missing, headers={"Authorization": f"Bearer {stack.token}"}, timeout=10).status_code == 404

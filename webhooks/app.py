@@ -33,6 +33,7 @@ _MAX_DELIVERY_ID = 200
 
 Enqueue = Callable[[int, "str | None"], bool]
 Readiness = Callable[[], list[str]]
+Explain = Callable[[int, str], dict[str, Any]]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,28 @@ def _delivery_id() -> str | None:
     return value
 
 
+class LookupFailed(Exception):
+    """Raised by an `explain` callable: answer `status` with `message`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def caller_token(header: str | None) -> str | None:
+    """The Zammad API token in `Authorization: Token token=...` (or `Bearer ...`)."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "token":
+        value = value.strip()
+        return value.removeprefix("token=").strip() or None
+    return None
+
+
 def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
@@ -103,13 +126,16 @@ def create_app(
     enqueue: Enqueue,
     readiness: Readiness | None = None,
     metrics: Metrics | None = None,
+    explain: Explain | None = None,
 ) -> Flask:
     """Build the receiver app.
 
     `enqueue(ticket_id, delivery_id)` must store the event durably and return
     False when the delivery id was seen before. `readiness()` returns a list of
     problems (empty when ready). `metrics` is served at /metrics (a fresh
-    `Metrics` is made if none is given).
+    `Metrics` is made if none is given). `explain(ticket_id, caller_token)` serves
+    `GET /tickets/<id>/sla`; it reads Zammad with the caller's own token, so Zammad
+    decides who may see which ticket, and raises `LookupFailed` to refuse.
     """
     if not secret:
         raise ValueError("the webhook secret must not be empty")
@@ -170,6 +196,18 @@ def create_app(
         if problems:
             return jsonify({"status": "not ready", "problems": problems}), 503
         return jsonify({"status": "ready", "problems": []}), 200
+
+    @app.get("/tickets/<int:ticket_id>/sla")
+    def ticket_sla(ticket_id: int) -> tuple[Response, int]:
+        if explain is None:
+            return _error(404, "explanations are not served by this process")
+        token = caller_token(request.headers.get("Authorization"))
+        if token is None:
+            return _error(401, "send your Zammad API token: Authorization: Token token=<token>")
+        try:
+            return jsonify(explain(ticket_id, token)), 200
+        except LookupFailed as exc:
+            return _error(exc.status, exc.message)
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:

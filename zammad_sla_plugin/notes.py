@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from zammad_sla_plugin.clock import AT_RISK, BREACHED, ClockResult, SlaResult
 from zammad_sla_plugin.policy import Policy
@@ -23,7 +24,21 @@ def _local(instant: datetime | None, policy: Policy) -> str:
     return f"{local:%a %Y-%m-%d %H:%M} {zone.key} ({instant:%Y-%m-%d %H:%M}Z)"
 
 
-def _clock_line(label: str, clock: ClockResult, result: SlaResult, policy: Policy) -> str:
+def _hours(minutes: float) -> str:
+    return f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
+
+
+def excluded_summary(clock_explanation: dict[str, Any]) -> str:
+    """'weekend 48.0 h, holiday: Carnival Monday 24.0 h, ...': what did not count, by reason."""
+    totals: dict[str, float] = {}
+    for item in clock_explanation.get("excluded", []):
+        totals[item["reason"]] = totals.get(item["reason"], 0.0) + item["minutes"]
+    return ", ".join(f"{reason} {_hours(minutes)}" for reason, minutes in totals.items())
+
+
+def _clock_line(
+    label: str, clock: ClockResult, result: SlaResult, policy: Policy, explanation: dict[str, Any] | None
+) -> str:
     if clock.target is None:
         return f"<li>{label}: not applicable</li>"
     unit = "working minutes" if result.clock == "business" else "minutes (24x7 clock)"
@@ -39,11 +54,21 @@ def _clock_line(label: str, clock: ClockResult, result: SlaResult, policy: Polic
         parts.append(f"reached {_local(clock.met_at, policy)}")
     if clock.paused.total_seconds():
         parts.append(f"{clock.paused.total_seconds() / 60:.0f} min paused while waiting on the customer")
+    if explanation and (summary := excluded_summary(explanation)):
+        parts.append(f"not counted: {summary}")
     return f"<li><b>{escape(label)}</b>: {escape('; '.join(parts), quote=False)}</li>"
 
 
-def transition_note(result: SlaResult, policy: Policy) -> tuple[str, str]:
-    """(subject, HTML body) of the note for a transition into at_risk or breached."""
+def transition_note(
+    result: SlaResult, policy: Policy, explanation: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """(subject, HTML body) of the note for a transition into at_risk or breached.
+
+    `explanation` (from `explain.explain`) adds, per clock, the time that did not count
+    and why (nights, weekends, holidays by name, pauses): the short form of
+    `zammad-sla explain`.
+    """
+    clocks = (explanation or {}).get("clocks", {})
     title = _TITLES.get(result.status, f"SLA {result.status}")
     if result.clock == "business":
         clock = f"business clock, {policy.business_calendar.describe()}"
@@ -56,9 +81,11 @@ def transition_note(result: SlaResult, policy: Policy) -> tuple[str, str]:
         f"{escape(clock)}. Targets are measured from the ticket's creation; time spent waiting on "
         f"the customer or closed is not counted.</p>"
         "<ul>"
-        + _clock_line("First response (assignment to an analyst)", result.first_response, result, policy)
-        + _clock_line("Resolution", result.resolution, result, policy)
+        + _clock_line("First response (assignment to an analyst)", result.first_response, result, policy,
+                      clocks.get("first_response"))
+        + _clock_line("Resolution", result.resolution, result, policy, clocks.get("resolution"))
         + "</ul>"
-        f"<p>Evaluated by zammad-sla at {_local(result.now, policy)}.</p>"
+        f"<p>Evaluated by zammad-sla at {_local(result.now, policy)}. "
+        f"Full explanation: <code>zammad-sla explain {result.ticket_id}</code>.</p>"
     )
     return title, body

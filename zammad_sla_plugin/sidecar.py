@@ -13,7 +13,9 @@ from typing import Any, Callable
 
 from flask import Flask
 
-from webhooks.app import create_app
+from webhooks.app import LookupFailed, create_app
+from zammad_sla_plugin.clock import SlaInputError
+from zammad_sla_plugin.explain_command import fetch_explanation
 from zammad_sla_plugin.metrics import Metrics
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.queue import ConsumerHandle, TicketQueue, build_huey, start_consumer
@@ -128,7 +130,21 @@ class Sidecar:
             enqueue=self.queue.submit,
             readiness=self.readiness,
             metrics=self.metrics,
+            explain=self.explain_for,
         )
+
+    def explain_for(self, ticket_id: int, caller_token: str) -> dict[str, Any]:
+        """`GET /tickets/<id>/sla`: the explanation, read with the caller's Zammad token."""
+        assert self.settings.zammad_url is not None
+        with ZammadClient(self.settings.zammad_url, caller_token, retries=1, timeout=(5, 15)) as client:
+            try:
+                return fetch_explanation(client, ticket_id, self.policy, self.now())
+            except ZammadError as error:
+                if error.status in (401, 403, 404):
+                    raise LookupFailed(error.status, error.error_human or error.error or str(error)) from None
+                raise LookupFailed(502, f"Zammad did not answer: {error}") from None
+            except SlaInputError as error:
+                raise LookupFailed(422, f"ticket {ticket_id} cannot be evaluated: {error}") from None
 
     def readiness(self) -> list[str]:
         """Problems that make this sidecar unable to work (empty = ready)."""

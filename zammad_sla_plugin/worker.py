@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from zammad_sla_plugin.clock import AT_RISK, BREACHED, SlaResult, evaluate
+from zammad_sla_plugin.explain import explain
 from zammad_sla_plugin.notes import transition_note
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.times import format_utc, parse_time
@@ -120,8 +121,9 @@ class TicketEvaluator:
         history = self.client.ticket_history(ticket_id)
         org_id = ticket.get("organization_id")
         organization = self.organizations.get(int(org_id)) if org_id else None
-        result = evaluate(ticket, history, organization, self.now(), self.policy)
-        outcome = self._write_back(ticket, history, result)
+        now = self.now()
+        result = evaluate(ticket, history, organization, now, self.policy)
+        outcome = self._write_back(ticket, history, result, lambda: explain(ticket, history, organization, now, self.policy))
         if self.sink:
             self.sink.set_ticket_status(ticket_id, result.status)
         return outcome
@@ -141,7 +143,13 @@ class TicketEvaluator:
         wanted = {ours[status]} if status in ours else set()
         return wanted, set(ours.values()) - wanted
 
-    def _write_back(self, ticket: dict[str, Any], history: dict[str, Any], result: SlaResult) -> EvaluationOutcome:
+    def _write_back(
+        self,
+        ticket: dict[str, Any],
+        history: dict[str, Any],
+        result: SlaResult,
+        explanation: Callable[[], dict[str, Any]],
+    ) -> EvaluationOutcome:
         ticket_id = int(ticket["id"])
         outcome = EvaluationOutcome(ticket_id, result)
         updates: dict[str, Any] = {}
@@ -160,7 +168,7 @@ class TicketEvaluator:
 
         previous_status = ticket.get(self.policy.attributes.status)
         if result.status in (AT_RISK, BREACHED) and previous_status != result.status and updates:
-            subject, body = transition_note(result, self.policy)
+            subject, body = transition_note(result, self.policy, explanation())
             updates["article"] = {
                 "subject": subject, "body": body, "content_type": "text/html",
                 "type": "note", "internal": True, "sender": "Agent",
