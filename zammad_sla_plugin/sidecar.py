@@ -165,30 +165,37 @@ class Sidecar:
         """Queue every open ticket updated since the last run or whose check is overdue.
 
         Catches events Zammad gave up delivering (it retries a webhook 5 times over
-        ~100 s, then drops it) and checks whose scheduled task was lost. Returns the
-        number of tickets queued.
+        ~100 s, then drops it) and checks whose scheduled task was lost. Two condition
+        searches (no Lucene): tickets not in a closed/merged state, and tickets updated
+        since the last run (so a close we missed is seen too). Sorted by id so paging
+        is stable while tickets change. Returns the number of tickets queued.
         """
         now = self.now()
         last_run_text = self.huey.get(self.RECONCILE_MARK, peek=True)
         last_run = parse_time(last_run_text, "reconcile mark") if last_run_text else None
         stopped = set(self.policy.states.closed) | set(self.policy.states.merged)
-        queued = 0
-        for ticket in self.client.iter_tickets(per_page=100, expand=True):
-            ticket_id = int(ticket["id"])
-            state = ticket.get("state")
-            updated_at = parse_time(ticket.get("updated_at") or ticket["created_at"], "updated_at")
-            recently_updated = last_run is None or updated_at >= last_run - timedelta(seconds=5)
-            if state in stopped and not recently_updated:
-                continue
-            scheduled = self.recorded_next_check(ticket_id)
-            overdue = scheduled is not None and scheduled <= now
-            never_evaluated = ticket.get(self.policy.attributes.status) in (None, "")
-            if recently_updated or overdue or never_evaluated:
-                self.queue.submit(ticket_id)
-                queued += 1
+        stopped_ids = [str(s["id"]) for s in self.client.ticket_states() if s.get("name") in stopped]
+        searches = [{"ticket.state_id": {"operator": "is not", "value": stopped_ids}}]
+        if last_run is not None:
+            since = format_utc(last_run - timedelta(seconds=5))  # overlap: clocks and commits race
+            searches.append({"ticket.updated_at": {"operator": "after (absolute)", "value": since}})
+        queued: set[int] = set()
+        for condition in searches:
+            for ticket in self.client.search_tickets(condition, sort_by="id", order_by="asc"):
+                ticket_id = int(ticket["id"])
+                if ticket_id in queued:
+                    continue
+                updated_at = parse_time(ticket.get("updated_at") or ticket["created_at"], "updated_at")
+                recently_updated = last_run is None or updated_at >= last_run - timedelta(seconds=5)
+                scheduled = self.recorded_next_check(ticket_id)
+                overdue = scheduled is not None and scheduled <= now
+                never_evaluated = ticket.get(self.policy.attributes.status) in (None, "")
+                if recently_updated or overdue or never_evaluated:
+                    self.queue.submit(ticket_id)
+                    queued.add(ticket_id)
         self.huey.put(self.RECONCILE_MARK, format_utc(now))
-        log.info("reconcile queued %d ticket(s)", queued)
-        return queued
+        log.info("reconcile queued %d ticket(s)", len(queued))
+        return len(queued)
 
     # -- running -------------------------------------------------------------------
     def start_consumer(self, workers: int | None = None) -> ConsumerHandle:
