@@ -1,0 +1,36 @@
+"""`zammad-sla demo`: the scripted week ends with every Aivo rule visible in Zammad."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+
+from zammad_sla_plugin.cli import main
+
+
+def test_demo_week_shows_every_rule() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    rows = {
+        match.group("title").strip(): (match.group("status"), match.group("tags"))
+        for match in re.finditer(
+            r"^\d+\s+(?P<title>.{44}) \S+ \S+\s+\S*?\s*(?P<status>on_track|at_risk|breached|paused|met|"
+            r"not_applicable|excluded)\s+.*?(?P<tags>\S+)$",
+            result.output,
+            re.MULTILINE,
+        )
+    }
+    assert rows["Virtual assistant web window down"] == ("met", "-")
+    assert rows["Reports module partially unavailable"] == ("met", "-")
+    assert rows["WhatsApp integration failing (built by Aivo)"] == ("breached", "sla-breached")
+    assert rows["Wrong totals in one report"] == ("on_track", "-")
+    assert rows["How do I export intents?"] == ("met", "-")
+    assert rows["Dark mode for the web window"] == ("not_applicable", "-")
+    assert rows["CRM vendor outage"] == ("excluded", "-")
+    assert rows["Live agents cannot answer"] == ("breached", "sla-breached")
+    assert rows["Help articles search is slow"] == ("breached", "sla-breached")
+    assert rows["Intent training stuck"] == ("on_track", "-")
+    # escalations happened at their exact instants with nobody touching the tickets
+    assert "2026-03-19 17:36  Live agents cannot answer" in result.output
+    assert "2026-03-21 14:00  WhatsApp integration failing (built by Aivo) -> breached" in result.output
