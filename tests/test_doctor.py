@@ -1,0 +1,178 @@
+"""`zammad-sla doctor` against the Zammad twin: passes after setup, fails clearly per broken thing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+
+from zammad_sla_plugin.cli import main
+from zammad_sla_plugin.doctor import Doctor
+from zammad_sla_plugin.policy import default_policy_text, load_policy
+from zammad_sla_plugin.settings import load_settings
+from zammad_sla_plugin.twin import TwinServer
+from zammad_sla_plugin.zammad import ZammadClient
+
+TOKEN = "secret"
+SECRET = "webhook-signing-secret"
+PUBLIC = "http://127.0.0.1:8085"
+
+
+@pytest.fixture()
+def twin() -> Iterator[TwinServer]:
+    with TwinServer(token=TOKEN, time_scale=0.001) as server:
+        yield server
+
+
+@pytest.fixture()
+def env(twin: TwinServer, tmp_path: Path) -> dict[str, str | None]:
+    return {
+        "ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN, "ZAMMAD_TOKEN_FILE": None,
+        "ZAMMAD_SLA_WEBHOOK_SECRET": SECRET, "ZAMMAD_SLA_WEBHOOK_SECRET_FILE": None,
+        "ZAMMAD_SLA_PUBLIC_URL": PUBLIC, "ZAMMAD_SLA_DATA_DIR": str(tmp_path / "data"), "ZAMMAD_SLA_CONFIG": None,
+        "ZAMMAD_SLA_REDIS_URL": None,
+    }  # fmt: skip
+
+
+@pytest.fixture()
+def installed(env: dict[str, str | None]) -> dict[str, str | None]:
+    result = run(env, "setup")
+    assert result.exit_code == 0, result.output
+    return env
+
+
+def api(twin: TwinServer, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+    response = requests.request(method, f"{twin.url}/api/v1/{path}", timeout=5,
+                                headers={"Authorization": f"Token token={TOKEN}"}, **kwargs)  # fmt: skip
+    assert response.status_code == expect, response.text
+    return response.json() if response.content else None
+
+
+def run(env: dict[str, str | None], *args: str) -> Result:
+    result = CliRunner().invoke(main, list(args), env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def lines(result: Result) -> dict[str, str]:
+    """check name -> its status line (and fix line, joined)."""
+    found: dict[str, str] = {}
+    last = ""
+    for line in result.output.splitlines():
+        if line[:4] in ("PASS", "WARN", "FAIL"):
+            last = line[6:].split(":")[0]
+            found[last] = line
+        elif line.strip().startswith("fix:") and last:
+            found[last] += "\n" + line.strip()
+    return found
+
+
+def failing(result: Result) -> set[str]:
+    return {name for name, line in lines(result).items() if line.startswith("FAIL")}
+
+
+def test_doctor_passes_after_setup(installed: dict[str, str | None]) -> None:
+    result = run(installed, "doctor")
+    assert result.exit_code == 0, result.output
+    checks = lines(result)
+    assert set(checks) == {
+        "Zammad reachable", "API token valid", "token permissions", "priorities mapped", "states known",
+        "attributes", "webhook", "trigger", "signature secret", "clock skew", "queue writable"}
+    assert all(line.startswith("PASS") for line in checks.values()), result.output
+    assert result.output.rstrip().endswith("11 passed, 0 warnings, 0 failed")
+
+
+def test_doctor_before_setup_says_run_setup(env: dict[str, str | None]) -> None:
+    result = run(env, "doctor")
+    assert result.exit_code == 1
+    assert failing(result) == {"priorities mapped", "attributes", "webhook", "trigger", "signature secret"}
+    assert "fix: run `zammad-sla setup`" in lines(result)["webhook"]
+
+
+def test_deleted_webhook(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    [webhook] = api(twin, "GET", "webhooks")
+    api(twin, "DELETE", f"webhooks/{webhook['id']}")
+    result = run(installed, "doctor")
+    assert result.exit_code == 1
+    assert failing(result) == {"webhook", "trigger", "signature secret"}
+    assert "no webhook named 'zammad-sla: SLA sidecar'" in lines(result)["webhook"]
+    assert "calls a webhook that no longer exists" in lines(result)["trigger"]
+
+
+def test_webhook_pointing_elsewhere_and_trigger_without_loop_guard(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    [webhook] = api(twin, "GET", "webhooks")
+    api(twin, "PUT", f"webhooks/{webhook['id']}", json={"endpoint": "http://elsewhere:9000/webhooks/zammad"})
+    [trigger] = api(twin, "GET", "triggers")
+    api(twin, "PUT", f"triggers/{trigger['id']}", json={"condition": {"ticket.action": {"operator": "is", "value": "update"}}})
+    result = run(installed, "doctor")
+    assert failing(result) == {"webhook", "trigger"}
+    assert "points at http://elsewhere:9000/webhooks/zammad, expected http://127.0.0.1:8085/webhooks/zammad" in lines(result)["webhook"]
+    assert "does not exclude updates by our API user (id 3)" in lines(result)["trigger"]
+
+
+def test_wrong_secret(installed: dict[str, str | None]) -> None:
+    result = run({**installed, "ZAMMAD_SLA_WEBHOOK_SECRET": "another-secret"}, "doctor")
+    assert result.exit_code == 1
+    assert failing(result) == {"signature secret"}
+    assert "differs from ZAMMAD_SLA_WEBHOOK_SECRET" in lines(result)["signature secret"]
+    assert "another-secret" not in result.output and SECRET not in result.output
+
+
+def test_unmapped_priority(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    api(twin, "POST", "ticket_priorities", 201, json={"name": "5 urgent", "active": True})
+    result = run(installed, "doctor")
+    assert result.exit_code == 1
+    assert failing(result) == {"priorities mapped"}
+    assert "not mapped by the policy: '5 urgent'" in lines(result)["priorities mapped"]
+    assert 'fix: add them under [priorities] in the policy file (ZAMMAD_SLA_CONFIG), e.g. "5 urgent"' in lines(result)["priorities mapped"]
+
+
+def test_unknown_policy_state(installed: dict[str, str | None], tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(default_policy_text().replace('"pending close"]', '"waiting for customer"]'))
+    result = run({**installed, "ZAMMAD_SLA_CONFIG": str(policy_file)}, "doctor")
+    assert failing(result) == {"states known"}
+    assert "pause: 'waiting for customer'" in lines(result)["states known"]
+
+
+def test_missing_permission_is_named(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    # The twin has no permission model: answer like Zammad does for a token without admin.trigger.
+    requests.post(f"{twin.url}/_twin/faults", json={"error_rate": 1, "status": 403, "paths": "/api/v1/triggers$"}, timeout=5)
+    result = run(installed, "doctor")
+    assert "token permissions" in failing(result) and "trigger" in failing(result)
+    assert "missing admin.trigger (to manage the trigger)" in lines(result)["token permissions"]
+
+
+def test_bad_token_and_unreachable_zammad(installed: dict[str, str | None]) -> None:
+    bad = run({**installed, "ZAMMAD_TOKEN": "wrong"}, "doctor")
+    assert bad.exit_code == 1
+    assert lines(bad)["Zammad reachable"].startswith("PASS")
+    assert "Can't find User for Token" in lines(bad)["API token valid"]
+    assert "not checked: API token valid failed" in lines(bad)["webhook"]
+    down = run({**installed, "ZAMMAD_URL": "http://127.0.0.1:9"}, "doctor")
+    assert down.exit_code == 1 and lines(down)["Zammad reachable"].startswith("FAIL")
+    assert "check ZAMMAD_URL (http://127.0.0.1:9)" in lines(down)["Zammad reachable"]
+    assert lines(down)["queue writable"].startswith("PASS")  # independent of Zammad
+
+
+def test_queue_not_writable(installed: dict[str, str | None], tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    result = run({**installed, "ZAMMAD_SLA_DATA_DIR": str(blocker)}, "doctor")
+    assert failing(result) == {"queue writable"}
+    assert "make ZAMMAD_SLA_DATA_DIR writable" in lines(result)["queue writable"]
+
+
+def test_clock_skew(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    settings = load_settings({k: v for k, v in installed.items() if v is not None})
+    with ZammadClient(twin.url, TOKEN) as client:
+        fast = Doctor(client, load_policy(), settings, now=lambda: datetime.now(timezone.utc) + timedelta(minutes=2))
+        skewed = fast.check_clock()
+        exact = Doctor(client, load_policy(), settings).check_clock()
+    assert skewed.failed and skewed.detail.startswith("+12") and "NTP" in skewed.fix
+    assert not exact.failed

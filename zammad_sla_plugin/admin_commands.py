@@ -1,0 +1,194 @@
+"""Admin commands: `zammad-sla setup`, `uninstall`, `doctor` and `backfill`.
+
+All four read the same environment as the sidecar (ZAMMAD_URL, ZAMMAD_TOKEN[_FILE],
+ZAMMAD_SLA_WEBHOOK_SECRET[_FILE], ZAMMAD_SLA_PUBLIC_URL, ZAMMAD_SLA_DATA_DIR,
+ZAMMAD_SLA_REDIS_URL) and the policy from --config / ZAMMAD_SLA_CONFIG.
+Exit status: 0 success, 1 something failed (the output says what), 2 bad configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, time, timezone
+
+import click
+
+from zammad_sla_plugin import provision
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.policy_option import policy_option
+from zammad_sla_plugin.settings import Settings, settings_or_exit
+from zammad_sla_plugin.zammad import ZammadClient, ZammadError
+
+
+def _client(settings: Settings, **options: object) -> ZammadClient:
+    assert settings.zammad_url and settings.zammad_token is not None  # required by settings_or_exit
+    return ZammadClient(settings.zammad_url, settings.zammad_token.reveal(), **options)  # type: ignore[arg-type]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"zammad-sla: {message}", err=True)
+    sys.exit(code)
+
+
+def _print_plan(plan: provision.Plan, *, show_ok: bool) -> None:
+    for change in plan.changes:
+        if change.action != "ok" or show_ok:
+            click.echo(change.describe())
+
+
+@click.command()
+@policy_option
+@click.option("--dry-run", is_flag=True, help="Print the plan only; change nothing in Zammad.")
+@click.option(
+    "--webhook-url", metavar="URL", default=None,
+    help="Public base URL of the sidecar as Zammad reaches it (default: ZAMMAD_SLA_PUBLIC_URL); "
+         "the webhook endpoint is <URL>/webhooks/zammad.",
+)  # fmt: skip
+@click.option("--migration-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds to wait for Zammad to apply object attribute migrations.")  # fmt: skip
+def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_timeout: float) -> None:
+    """Provision Zammad for zammad-sla (idempotent: safe to run again).
+
+    Creates what is missing and updates what drifted: the SLA object attributes (then runs
+    the migrations), the blocker priority, the webhook, the trigger, the agent overviews
+    "SLA at risk", "SLA breached", "SLA paused" and a core workflow showing the computed
+    SLA fields read-only. Everything else in Zammad is left alone.
+    """
+    settings = settings_or_exit(require_zammad=True, require_webhook_secret=True)
+    url = webhook_url or settings.public_url
+    if not url:
+        _fail("the sidecar's public URL is needed for the webhook: pass --webhook-url or set ZAMMAD_SLA_PUBLIC_URL", 2)
+    assert url is not None and settings.webhook_secret is not None
+    client = _client(settings)
+    try:
+        plan = provision.plan_setup(client, policy, webhook_url=url, secret=settings.webhook_secret.reveal())
+        if dry_run:
+            _print_plan(plan, show_ok=True)
+            click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")
+            return
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout)
+        applied = provision.apply_plan(plan, ctx)
+    except (ZammadError, provision.ProvisionError) as error:
+        _fail(f"setup failed: {error}")
+    finally:
+        client.close()
+    unchanged = sum(1 for c in plan.changes if c.action == "ok")
+    if applied:
+        click.echo(f"setup: {len(applied)} change(s) applied, {unchanged} object(s) already up to date")
+    else:
+        click.echo(f"setup: nothing to do, all {unchanged} object(s) already up to date")
+    if plan.conflicts:
+        _fail(f"{len(plan.conflicts)} conflict(s) need a manual fix (see above)")
+
+
+@click.command()
+@policy_option
+@click.option("--drop-attributes", is_flag=True, help="Also delete the SLA object attributes and their values.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation before dropping attributes.")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.option("--migration-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds to wait for Zammad to apply attribute deletions.")  # fmt: skip
+def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, migration_timeout: float) -> None:
+    """Remove what `setup` created: trigger, webhook, overviews, core workflow, an unused
+    priority it created, and with --drop-attributes the SLA attributes."""
+    settings = settings_or_exit(require_zammad=True)
+    client = _client(settings)
+    try:
+        plan = provision.plan_uninstall(client, policy, drop_attributes=drop_attributes)
+        if dry_run or not plan.pending:
+            _print_plan(plan, show_ok=True)
+            click.echo(f"dry run: {len(plan.pending)} removal(s) planned" if dry_run else "uninstall: nothing to remove")
+            return
+        if drop_attributes and not yes:
+            _print_plan(plan, show_ok=True)
+            click.confirm("Drop the SLA attributes and every value stored in them?", abort=True, err=True)
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout)
+        applied = provision.apply_plan(plan, ctx)
+    except (ZammadError, provision.ProvisionError) as error:
+        _fail(f"uninstall failed: {error}")
+    finally:
+        client.close()
+    click.echo(f"uninstall: {len(applied)} change(s) applied")
+    if not drop_attributes:
+        click.echo("the SLA attributes were kept (remove them with --drop-attributes)")
+
+
+@click.command()
+@policy_option
+@click.option("--webhook-url", metavar="URL", default=None,
+              help="Public base URL of the sidecar (default: ZAMMAD_SLA_PUBLIC_URL).")  # fmt: skip
+@click.option("--max-skew", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Largest clock difference to Zammad, in seconds.")  # fmt: skip
+def doctor(policy: Policy, webhook_url: str | None, max_skew: float) -> None:
+    """Check the installation: one PASS/WARN/FAIL line per check, with the fix.
+
+    Exits 1 when any check fails.
+    """
+    from zammad_sla_plugin.doctor import Doctor, render
+
+    settings = settings_or_exit(require_zammad=True)
+    # One quick retry: doctor reports a down Zammad rather than waiting it out.
+    client = _client(settings, retries=1, backoff_factor=0.2, timeout=(5, 15))
+    try:
+        results = Doctor(client, policy, settings, webhook_url=webhook_url, max_skew_seconds=max_skew).run()
+    finally:
+        client.close()
+    click.echo(render(results))
+    if any(r.failed for r in results):
+        sys.exit(1)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO time", param_hint="--closed-since")
+    if len(value) == 10:  # a bare date means that day's start
+        parsed = datetime.combine(parsed.date(), time(0))
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+
+
+@click.command()
+@policy_option
+@click.option("--closed-since", metavar="DATE",
+              help="Also evaluate tickets closed since DATE (YYYY-MM-DD, UTC, or an ISO time with offset).")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Tickets evaluated in parallel (each thread has its own Zammad connection).")  # fmt: skip
+@click.option("--restart", is_flag=True, help="Ignore the progress of an interrupted run and start over.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (e.g. in logs).")
+def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart: bool, no_progress: bool) -> None:
+    """Evaluate every open ticket (and optionally recently closed ones) now.
+
+    Uses the worker's evaluation path, so fields, tags and notes end up exactly as the
+    running sidecar would write them. Resumable: an interrupted run continues where it
+    stopped (progress in ZAMMAD_SLA_DATA_DIR). Exits 1 when any ticket failed.
+    """
+    from zammad_sla_plugin.backfill import (
+        PROGRESS_FILENAME, Backfill, ProgressFile, client_factory, evaluator_factory, select_tickets,
+    )  # fmt: skip
+    from zammad_sla_plugin.sidecar import utc_now
+
+    since = _parse_since(closed_since)
+    settings = settings_or_exit(require_zammad=True)
+    assert settings.zammad_url and settings.zammad_token is not None
+    make_client = client_factory(settings.zammad_url, settings.zammad_token.reveal())
+    try:
+        with make_client() as lister:
+            ticket_ids = select_tickets(lister.iter_tickets(per_page=100, expand=True), policy, since)
+    except ZammadError as error:
+        _fail(f"backfill: cannot list tickets: {error}")
+    runner = Backfill(
+        evaluator_factory(make_client, policy, utc_now),
+        ProgressFile(settings.data_dir / PROGRESS_FILENAME),
+        concurrency=concurrency,
+        show_progress=not no_progress,
+    )
+    summary = runner.run(ticket_ids, restart=restart)
+    for line in summary.lines():
+        click.echo(line)
+    if summary.interrupted:
+        sys.exit(130)
+    if summary.failed:
+        sys.exit(1)

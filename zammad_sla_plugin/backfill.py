@@ -1,0 +1,232 @@
+"""`zammad-sla backfill`: evaluate existing tickets through the worker's own path.
+
+Tickets are selected once (every open ticket, plus closed ones since a date on request),
+then evaluated by `TicketEvaluator.run` on a bounded thread pool: one `ZammadClient` and
+evaluator per thread, since a requests session must not be shared across threads.
+
+Resuming: every finished ticket id is appended (and flushed) to a progress file in the
+data dir as soon as it is done, so an interrupted run (Ctrl-C, crash, kill) continues
+where it stopped. Failed tickets are not recorded and are tried again. A run that ends
+with no failures removes the file: the next backfill starts from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.times import parse_time
+from zammad_sla_plugin.worker import EvaluationOutcome, TicketEvaluator
+from zammad_sla_plugin.zammad import ZammadClient, ZammadError
+
+PROGRESS_FILENAME = "backfill-progress.jsonl"
+
+EvaluatorFactory = Callable[[], TicketEvaluator]
+
+
+@dataclass
+class BackfillSummary:
+    """What a backfill run did."""
+
+    selected: int = 0
+    skipped_done: int = 0
+    evaluated: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def lines(self) -> list[str]:
+        """The human summary."""
+        out = [
+            f"selected {self.selected} ticket(s)"
+            + (f", {self.skipped_done} already done in an earlier run (resumed)" if self.skipped_done else ""),
+            f"evaluated {self.evaluated}: {self.changed} changed, {self.unchanged} unchanged, {len(self.failed)} failed",
+        ]
+        if self.statuses:
+            out.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())))
+        for ticket_id, reason in sorted(self.failed.items()):
+            out.append(f"  failed ticket {ticket_id}: {reason}")
+        if self.interrupted:
+            out.append("interrupted: run `zammad-sla backfill` again to resume")
+        return out
+
+
+class ProgressFile:
+    """Append-only record of finished ticket ids (one JSON number per line)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def done(self) -> set[int]:
+        """Ids recorded by earlier runs.
+
+        Only newline-terminated lines count: a crash mid-write leaves a fragment ("1" of
+        "12") that must not mark another ticket as done.
+        """
+        if not self.path.exists():
+            return set()
+        ids: set[int] = set()
+        for line in self.path.read_text(encoding="utf-8").split("\n")[:-1]:
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, int):
+                ids.add(value)
+        return ids
+
+    def record(self, ticket_id: int) -> None:
+        """Append one finished id and flush it to the OS."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(f"{int(ticket_id)}\n")
+
+    def clear(self) -> None:
+        """Forget all progress."""
+        self.path.unlink(missing_ok=True)
+
+
+def select_tickets(
+    tickets: Iterable[dict[str, Any]], policy: Policy, closed_since: datetime | None = None
+) -> list[int]:
+    """Ids (ascending) of open tickets, plus closed tickets closed since `closed_since`.
+
+    Merged tickets are never selected (the SLA excludes them). A closed ticket's closing
+    time is `close_at`, or `updated_at` when Zammad left `close_at` empty.
+    """
+    closed = set(policy.states.closed)
+    merged = set(policy.states.merged)
+    selected: list[int] = []
+    for ticket in tickets:
+        state = ticket.get("state")
+        if state in merged:
+            continue
+        if state in closed:
+            if closed_since is None:
+                continue
+            when = ticket.get("close_at") or ticket.get("updated_at") or ticket.get("created_at")
+            if not when or parse_time(when, "close_at") < closed_since:
+                continue
+        selected.append(int(ticket["id"]))
+    return sorted(set(selected))
+
+
+class Backfill:
+    """Runs the evaluations with bounded concurrency and resumable progress."""
+
+    def __init__(
+        self,
+        make_evaluator: EvaluatorFactory,
+        progress: ProgressFile,
+        *,
+        concurrency: int = 4,
+        show_progress: bool = True,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.make_evaluator = make_evaluator
+        self.progress = progress
+        self.concurrency = concurrency
+        self.show_progress = show_progress
+        self._local = threading.local()
+        self._evaluators: list[TicketEvaluator] = []
+        self._evaluators_lock = threading.Lock()
+
+    def _evaluator(self) -> TicketEvaluator:
+        evaluator = getattr(self._local, "evaluator", None)
+        if evaluator is None:
+            evaluator = self.make_evaluator()
+            self._local.evaluator = evaluator
+            with self._evaluators_lock:
+                self._evaluators.append(evaluator)
+        return evaluator
+
+    def _evaluate(self, ticket_id: int) -> EvaluationOutcome:
+        return self._evaluator().run(ticket_id)
+
+    def run(self, ticket_ids: list[int], *, restart: bool = False) -> BackfillSummary:
+        """Evaluate `ticket_ids`, skipping those an earlier run finished (unless `restart`)."""
+        if restart:
+            self.progress.clear()
+        done = self.progress.done()
+        todo = [t for t in ticket_ids if t not in done]
+        summary = BackfillSummary(selected=len(ticket_ids), skipped_done=len(ticket_ids) - len(todo))
+        bar = tqdm(total=len(todo), unit="ticket", desc="backfill", disable=not self.show_progress, leave=True)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="backfill")
+        remaining = iter(todo)
+        running: dict[Future[EvaluationOutcome], int] = {}
+        try:
+            # Keep at most 2x concurrency submitted: an interrupt then has little to cancel.
+            self._top_up(pool, remaining, running)
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._harvest(future, running.pop(future), summary)
+                    bar.update(1)
+                self._top_up(pool, remaining, running)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            for future in running:
+                future.cancel()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            # Evaluations that were in flight when interrupted still count if they finished.
+            for future, ticket_id in running.items():
+                if future.done() and not future.cancelled() and not isinstance(future.exception(), KeyboardInterrupt):
+                    self._harvest(future, ticket_id, summary)
+            bar.close()
+            for evaluator in self._evaluators:
+                evaluator.client.close()
+        if not summary.interrupted and not summary.failed:
+            self.progress.clear()
+        return summary
+
+    def _top_up(self, pool: ThreadPoolExecutor, remaining: Any, running: dict[Future[EvaluationOutcome], int]) -> None:
+        while len(running) < 2 * self.concurrency:
+            ticket_id = next(remaining, None)
+            if ticket_id is None:
+                return
+            running[pool.submit(self._evaluate, ticket_id)] = ticket_id
+
+    def _harvest(self, future: Future[EvaluationOutcome], ticket_id: int, summary: BackfillSummary) -> None:
+        error = future.exception()
+        if isinstance(error, KeyboardInterrupt):
+            raise error
+        if error is not None:
+            # ZammadError messages already say what failed; others get their type for context.
+            summary.failed[ticket_id] = str(error) if isinstance(error, ZammadError) else f"{type(error).__name__}: {error}"
+            return
+        outcome = future.result()
+        summary.evaluated += 1
+        if outcome.changed:
+            summary.changed += 1
+        else:
+            summary.unchanged += 1
+        status = outcome.result.status
+        summary.statuses[status] = summary.statuses.get(status, 0) + 1
+        self.progress.record(ticket_id)
+
+
+def client_factory(url: str, token: str, **options: Any) -> Callable[[], ZammadClient]:
+    """A factory of independent clients (one per thread)."""
+    return lambda: ZammadClient(url, token, **options)
+
+
+def evaluator_factory(
+    make_client: Callable[[], ZammadClient], policy: Policy, now: Callable[[], datetime]
+) -> EvaluatorFactory:
+    """A factory of evaluators, each on its own client."""
+    return lambda: TicketEvaluator(make_client(), policy, now)
