@@ -120,7 +120,8 @@ def test_sidecar_killed_and_restarted_loses_nothing(tmp_path: Path, processes: l
         assert set(ids[8:]) <= lost, "Zammad should have given up on the events sent while we were down"
         serve()  # the restart replays the durable queue and reconciles what Zammad gave up on
         now = lambda: datetime.now(timezone.utc)  # noqa: E731
-        wait_until(lambda: not mismatches(stack.admin, ids, POLICY, now()), timeout=60, interval=0.5)
+        # Locks the killed process held expire within one 30 s lease.
+        wait_until(lambda: not mismatches(stack.admin, ids, POLICY, now()), timeout=90, interval=0.5)
 
 
 def test_redis_queue_with_two_worker_processes(tmp_path: Path, processes: list[Process], redis_url: str) -> None:

@@ -391,6 +391,28 @@ def test_lease_lock(make_queue) -> None:
     assert c.acquire()
 
 
+def test_live_holder_keeps_its_lease_by_heartbeat(make_queue) -> None:
+    # The lease is 0.3 s but the evaluation takes 1 s: the heartbeat must keep the lock,
+    # so a second evaluation of the same ticket can never start meanwhile.
+    queue, rec, _ = make_queue(lock_lease_seconds=0.3, coalesce_seconds=0)
+    rec.hold = 1.0
+    queue.submit(31)
+    assert wait_until(lambda: rec.count(31) == 1)
+    time.sleep(0.6)  # two leases later
+    assert not LeaseLock(queue.huey, "ticket-31", 0.3).acquire()
+    assert wait_until(lambda: LeaseLock(queue.huey, "ticket-31", 0.3).acquire(), 3)
+    assert rec.max_in_flight == 1
+
+
+def test_dead_holder_blocks_for_one_lease_only(make_queue) -> None:
+    queue, rec, _ = make_queue(lock_lease_seconds=0.5, coalesce_seconds=0)
+    assert LeaseLock(queue.huey, "ticket-32", 0.5).acquire()  # a holder that dies without releasing
+    started = time.monotonic()
+    queue.submit(32)
+    assert wait_until(lambda: rec.count(32) == 1, 5)
+    assert 0.4 <= rec.times(32)[0] - started < 3.0
+
+
 # -- in-process consumer --------------------------------------------------------------------
 def test_start_consumer_from_non_main_thread(tmp_path: Path) -> None:
     rec = Recorder()

@@ -25,6 +25,8 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,6 +146,52 @@ class LeaseLock:
         if isinstance(current, dict) and current.get("owner") == self._owner:
             self._huey.delete(self.key)
 
+    def renew(self) -> bool:
+        """Extend the lease if we still own the lock; False if we lost it."""
+        current = self._huey.get(self.key, peek=True)
+        if isinstance(current, dict) and current.get("owner") == self._owner:
+            self._huey.put(self.key, {"owner": self._owner, "expires": self._clock() + self._lease})
+            return True
+        return False
+
+
+class _Heartbeat:
+    """Renews the leases of the locks this process holds, so leases can be short.
+
+    A short lease means a holder killed with -9 blocks its ticket (or the reconcile
+    job) for seconds, not minutes; a live holder keeps its lock however long Zammad
+    takes to answer. One daemon thread per queue, started on first use.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._held: set[LeaseLock] = set()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, lock: LeaseLock) -> None:
+        with self._guard:
+            self._held.add(lock)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="zammad-sla-lease-heartbeat", daemon=True)
+                self._thread.start()
+
+    def drop(self, lock: LeaseLock) -> None:
+        with self._guard:
+            self._held.discard(lock)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            with self._guard:
+                held = list(self._held)
+            for lock in held:
+                try:
+                    if not lock.renew():
+                        logger.error("lock %s was taken over while held (lease expired)", lock.name)
+                except Exception:  # storage hiccup: the next beat tries again well within the lease
+                    logger.warning("could not renew lock %s", lock.name, exc_info=True)
+
 
 @dataclass
 class _Periodic:
@@ -171,7 +219,7 @@ class TicketQueue:
         coalesce_seconds: float = 0.5,
         lock_retry_delay: float = 0.2,
         lock_retry_max_delay: float = 5.0,
-        lock_lease_seconds: float = 600.0,
+        lock_lease_seconds: float = 30.0,
         retry_delay: float = 2.0,
         retry_max_delay: float = 300.0,
         max_retries: int = 8,
@@ -187,6 +235,7 @@ class TicketQueue:
         self.lock_retry_delay = lock_retry_delay
         self.lock_retry_max_delay = lock_retry_max_delay
         self.lock_lease_seconds = lock_lease_seconds
+        self._heartbeat = _Heartbeat(interval=lock_lease_seconds / 3)
         self.retry_delay = retry_delay
         self.retry_max_delay = retry_max_delay
         self.max_retries = max_retries
@@ -262,6 +311,16 @@ class TicketQueue:
     def _lock(self, name: str) -> LeaseLock:
         return LeaseLock(self.huey, name, self.lock_lease_seconds, self._clock)
 
+    @contextmanager
+    def _holding(self, lock: LeaseLock) -> Iterator[None]:
+        """Keep `lock`'s lease renewed while the body runs, then release it."""
+        self._heartbeat.hold(lock)
+        try:
+            yield
+        finally:
+            self._heartbeat.drop(lock)
+            lock.release()
+
     def _run_evaluation(self, ticket_id: int, attempt: int, failed_at: float | None, lock_waits: int) -> None:
         owns_pending = failed_at is None  # tasks from submit(), not retries
         if not owns_pending:
@@ -277,7 +336,7 @@ class TicketQueue:
                 ticket_id, delay=wait, attempt=attempt, failed_at=failed_at, lock_waits=lock_waits + 1
             )
             return
-        try:
+        with self._holding(lock):
             if owns_pending:
                 # Cleared before evaluating: an event arriving from now on queues a
                 # new evaluation (which waits for this lock), so none is lost.
@@ -295,8 +354,6 @@ class TicketQueue:
                 self.huey.delete(f"retrying:{ticket_id}")
             self._record("ok")
             self._schedule_check(ticket_id, next_check)
-        finally:
-            lock.release()
 
     def _evaluation_failed(self, ticket_id: int, attempt: int, started: float) -> None:
         if attempt >= self.max_retries:
@@ -380,22 +437,24 @@ class TicketQueue:
             logger.error("periodic job %r is not registered in this process; skipping this run", name)
             self._schedule_periodic_run(name, token, 60.0)
             return
-        # Reschedule first so a crash inside fn cannot end the chain.
-        self._schedule_periodic_run(name, token, job.every_seconds)
         lock = self._lock(f"periodic-{name}")
         if not lock.acquire():
-            logger.warning("periodic job %r: previous run still going, skipping", name)
+            # A run is still going, or its holder died: look again once the lease could
+            # have expired rather than a whole period later.
+            logger.warning("periodic job %r: previous run still going, trying again shortly", name)
             self._record_periodic(name, "skipped_locked")
+            self._schedule_periodic_run(name, token, min(job.every_seconds, self.lock_lease_seconds / 2))
             return
-        try:
-            job.fn()
-        except Exception:
-            logger.exception("periodic job %r failed", name)
-            self._record_periodic(name, "error")
-        else:
-            self._record_periodic(name, "ok")
-        finally:
-            lock.release()
+        # Reschedule before running so a crash inside fn cannot end the chain.
+        self._schedule_periodic_run(name, token, job.every_seconds)
+        with self._holding(lock):
+            try:
+                job.fn()
+            except Exception:
+                logger.exception("periodic job %r failed", name)
+                self._record_periodic(name, "error")
+            else:
+                self._record_periodic(name, "ok")
 
     def _record_periodic(self, name: str, outcome: str) -> None:
         if self.metrics is not None:
