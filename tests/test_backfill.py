@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import requests
@@ -17,10 +17,10 @@ from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.clock import STATUSES
 from zammad_sla_plugin.policy import load_policy
 from zammad_sla_plugin.twin import TwinServer
+from tests.admin_support import TOKEN, api
 from zammad_sla_plugin.worker import EvaluationOutcome, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient
 
-TOKEN = "secret"
 POLICY = load_policy()
 
 
@@ -39,13 +39,6 @@ def twin() -> Iterator[TwinServer]:
 def env(twin: TwinServer, tmp_path: Path) -> dict[str, str | None]:
     return {"ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN, "ZAMMAD_TOKEN_FILE": None,
             "ZAMMAD_SLA_DATA_DIR": str(tmp_path), "ZAMMAD_SLA_CONFIG": None, "ZAMMAD_SLA_REDIS_URL": None}  # fmt: skip
-
-
-def api(twin: TwinServer, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
-    response = requests.request(method, f"{twin.url}/api/v1/{path}", timeout=5,
-                                headers={"Authorization": f"Token token={TOKEN}"}, **kwargs)  # fmt: skip
-    assert response.status_code == expect, response.text
-    return response.json() if response.content else None
 
 
 def make_tickets(twin: TwinServer) -> tuple[list[int], int]:

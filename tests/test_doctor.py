@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import requests
@@ -14,12 +14,10 @@ from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.doctor import Doctor
 from zammad_sla_plugin.policy import default_policy_text, load_policy
 from zammad_sla_plugin.settings import load_settings
+from tests.admin_support import SECRET, TOKEN, api, sidecar_env
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.zammad import ZammadClient
 
-TOKEN = "secret"
-SECRET = "webhook-signing-secret"
-PUBLIC = "http://127.0.0.1:8085"
 
 
 @pytest.fixture()
@@ -30,12 +28,7 @@ def twin() -> Iterator[TwinServer]:
 
 @pytest.fixture()
 def env(twin: TwinServer, tmp_path: Path) -> dict[str, str | None]:
-    return {
-        "ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN, "ZAMMAD_TOKEN_FILE": None,
-        "ZAMMAD_SLA_WEBHOOK_SECRET": SECRET, "ZAMMAD_SLA_WEBHOOK_SECRET_FILE": None,
-        "ZAMMAD_SLA_PUBLIC_URL": PUBLIC, "ZAMMAD_SLA_DATA_DIR": str(tmp_path / "data"), "ZAMMAD_SLA_CONFIG": None,
-        "ZAMMAD_SLA_REDIS_URL": None,
-    }  # fmt: skip
+    return sidecar_env(twin, tmp_path / "data")
 
 
 @pytest.fixture()
@@ -43,13 +36,6 @@ def installed(env: dict[str, str | None]) -> dict[str, str | None]:
     result = run(env, "setup")
     assert result.exit_code == 0, result.output
     return env
-
-
-def api(twin: TwinServer, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
-    response = requests.request(method, f"{twin.url}/api/v1/{path}", timeout=5,
-                                headers={"Authorization": f"Token token={TOKEN}"}, **kwargs)  # fmt: skip
-    assert response.status_code == expect, response.text
-    return response.json() if response.content else None
 
 
 def run(env: dict[str, str | None], *args: str) -> Result:

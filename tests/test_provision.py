@@ -13,12 +13,10 @@ from click.testing import CliRunner, Result
 from zammad_sla_plugin import provision
 from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.policy import load_policy
+from tests.admin_support import PUBLIC, SECRET, TOKEN, api, sidecar_env
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
-TOKEN = "secret"
-SECRET = "webhook-signing-secret"
-PUBLIC = "http://127.0.0.1:8085"
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 
 
@@ -30,19 +28,7 @@ def twin() -> Iterator[TwinServer]:
 
 @pytest.fixture()
 def env(twin: TwinServer, tmp_path: Path) -> dict[str, str | None]:
-    return {
-        "ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN, "ZAMMAD_TOKEN_FILE": None,
-        "ZAMMAD_SLA_WEBHOOK_SECRET": SECRET, "ZAMMAD_SLA_WEBHOOK_SECRET_FILE": None,
-        "ZAMMAD_SLA_PUBLIC_URL": PUBLIC, "ZAMMAD_SLA_DATA_DIR": str(tmp_path), "ZAMMAD_SLA_CONFIG": None,
-        "ZAMMAD_SLA_REDIS_URL": None,
-    }  # fmt: skip
-
-
-def api(twin: TwinServer, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
-    headers = {"Authorization": f"Token token={TOKEN}", **kwargs.pop("headers", {})}
-    response = requests.request(method, f"{twin.url}/api/v1/{path}", headers=headers, timeout=5, **kwargs)
-    assert response.status_code == expect, response.text
-    return response.json() if response.content else None
+    return sidecar_env(twin, tmp_path)
 
 
 def snapshot(twin: TwinServer) -> dict[str, Any]:
