@@ -257,7 +257,7 @@ def state_spans(facts: TicketFacts, state_changes: list[_Change], now: datetime)
     initial = initial or facts.state
     seen = [change for change in state_changes if change.at <= now]
     if len(seen) < len(state_changes):
-        final = seen[-1].value_to if seen else initial  # evaluated as of a past instant
+        final = (seen[-1].value_to or initial) if seen else initial  # evaluated as of a past instant
     else:
         final = facts.state  # the ticket itself is the freshest word on its current state
     spans: list[StateSpan] = []

@@ -40,7 +40,7 @@ def compute_line(document: str, policy: Policy, default_now: datetime, *, explai
     """
     try:
         item = json.loads(document)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ValueError(f"not JSON ({error.msg})") from None
     if not isinstance(item, dict):
         raise ValueError("expected a JSON object with a 'ticket' key")

@@ -18,7 +18,7 @@ from typing import Any
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.queue import ConsumerHandle
 from zammad_sla_plugin.settings import Settings, load_settings
-from zammad_sla_plugin.sidecar import Sidecar
+from zammad_sla_plugin.sidecar import Sidecar, utc_now
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.zammad import ZammadClient
 
@@ -91,7 +91,7 @@ class LocalStack:
         if not sidecar:
             self.provision()
             return self
-        now = self.twin.clock.now if self.virtual else _real_now
+        now = self.twin.clock.now if self.virtual else utc_now
         self.sidecar = Sidecar(
             self.settings, self.policy, now=now, schedule_checks=self.schedule_checks, queue_options=self.queue_options
         )
@@ -178,8 +178,3 @@ class LocalStack:
             **fields,
         })  # fmt: skip
 
-
-def _real_now() -> datetime:
-    from zammad_sla_plugin.sidecar import utc_now
-
-    return utc_now()

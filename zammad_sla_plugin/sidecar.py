@@ -61,7 +61,6 @@ class Sidecar:
         *,
         now: Now = utc_now,
         schedule_checks: bool = True,
-        client: ZammadClient | None = None,
         queue_options: dict[str, Any] | None = None,
     ) -> None:
         """Build the adapters. `schedule_checks=False` skips exact-time checks (virtual clocks)."""
@@ -71,7 +70,8 @@ class Sidecar:
         self.schedule_checks = schedule_checks
         self.metrics = Metrics()
         url, token = settings.zammad_url, settings.zammad_token.reveal()
-        self.client: Any = client or ThreadLocalClient(
+        # Typed as the client it stands in for: ThreadLocalClient forwards every attribute.
+        self.client: ZammadClient = ThreadLocalClient(  # type: ignore[assignment]
             lambda: ZammadClient(url, token, on_request=self._count_api_call)
         )
         self.evaluator = TicketEvaluator(self.client, policy, now, sink=self.metrics)
@@ -175,7 +175,7 @@ class Sidecar:
         last_run = parse_time(last_run_text, "reconcile mark") if last_run_text else None
         stopped = set(self.policy.states.closed) | set(self.policy.states.merged)
         stopped_ids = [str(s["id"]) for s in self.client.ticket_states() if s.get("name") in stopped]
-        searches = [{"ticket.state_id": {"operator": "is not", "value": stopped_ids}}]
+        searches: list[dict[str, Any]] = [{"ticket.state_id": {"operator": "is not", "value": stopped_ids}}]
         if last_run is not None:
             since = format_utc(last_run - timedelta(seconds=5))  # overlap: clocks and commits race
             searches.append({"ticket.updated_at": {"operator": "after (absolute)", "value": since}})

@@ -180,14 +180,14 @@ class HardenedSession(requests.Session):
 
             self._notify(verb, template, response.status_code, self._clock() - started)
             if response.status_code in RETRY_STATUSES and repeatable and attempt < self.retries:
-                delay = self._retry_delay(response, attempt)
-                if delay is not None:
+                wait = self._retry_delay(response, attempt)
+                if wait is not None:
                     log.info(
                         "Zammad %s %s: HTTP %d; retry %d in %.2fs",
-                        verb, template, response.status_code, attempt + 1, delay,
+                        verb, template, response.status_code, attempt + 1, wait,
                     )
                     response.close()
-                    self._sleep(delay)
+                    self._sleep(wait)
                     attempt += 1
                     continue
             if response.status_code >= 400:
