@@ -56,8 +56,8 @@ def test_first_response_breached_with_no_update(policy: Policy) -> None:
     out = run(policy, ticket(TUE_10_LOCAL), now="2026-03-10T15:00:00Z")
     assert out["first_response"]["state"] == "breached"
     assert out["status"] == "breached"
-    # resolution warning at 80 % of 480 = 384 min after 10:00 local = 16:24 local
-    assert out["next_check_at"] == "2026-03-10T19:24:00Z"
+    # already breached: the resolution warning (16:24 local) changes nothing, its deadline does
+    assert out["next_check_at"] == "2026-03-10T21:00:00Z"
 
 
 def test_assignment_meets_first_response(policy: Policy) -> None:

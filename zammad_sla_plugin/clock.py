@@ -343,15 +343,22 @@ def next_check(
     calendar: WorkingCalendar,
     threshold: float,
     now: datetime,
+    status: str,
 ) -> datetime | None:
-    """The next instant the result changes with no new event (a warning or a deadline)."""
+    """The next instant the result changes with no new event (a warning or a deadline).
+
+    A warning threshold only changes an `on_track` result (at_risk ranks below breached and
+    paused, and a ticket already at risk stays so), so other statuses wait for deadlines.
+    """
+    warnings_matter = status == ON_TRACK
     candidates: list[datetime] = []
     if fr.state == RUNNING and fr.target is not None and fr.due_at is not None:
-        candidates.append(calendar.add_working_time(facts.created_at, fr.target * threshold))
+        if warnings_matter:
+            candidates.append(calendar.add_working_time(facts.created_at, fr.target * threshold))
         candidates.append(fr.due_at)
     if res.state == RUNNING and res.target is not None and res.due_at is not None:
         warn_left = res.target * threshold - res.consumed
-        if warn_left > timedelta(0):
+        if warnings_matter and warn_left > timedelta(0):
             candidates.append(calendar.add_working_time(now, warn_left))
         candidates.append(res.due_at)
     future = [instant for instant in candidates if instant > now]
@@ -407,7 +414,7 @@ def evaluate(
 
     excluded = facts.state in policy.states.merged or facts.origin in policy.scope.excluded_origins
     status = EXCLUDED if excluded else _overall_status(fr, res, policy.warning_threshold)
-    next_check_at = None if excluded else next_check(facts, fr, res, calendar, policy.warning_threshold, now)
+    next_check_at = None if excluded else next_check(facts, fr, res, calendar, policy.warning_threshold, now, status)
     return SlaResult(
         facts.ticket_id, True, severity, facts.priority, targets.clock, support_24x7, status,
         fr, res, next_check_at, now, tuple(spans),
