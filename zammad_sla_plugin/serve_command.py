@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -15,10 +16,12 @@ from zammad_sla_plugin.sidecar import Sidecar
 
 
 def _configure_logging(level: str) -> None:
+    numeric = getattr(logging, level.upper())
     logging.basicConfig(
-        level=getattr(logging, level.upper()), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=numeric, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )  # fmt: skip
+    # huey logs every task it schedules at INFO: only worth seeing when debugging.
+    logging.getLogger("huey").setLevel(numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING))
 
 
 log_level_option = click.option(
@@ -44,6 +47,9 @@ def serve(policy: Policy, log_level: str) -> None:
     consumer = sidecar.start_consumer()
     sidecar.schedule_periodic_jobs()
     click.echo(f"zammad-sla: listening on http://{settings.listen} (Zammad at {settings.zammad_url})", err=True)
+    # `docker stop` / systemd send SIGTERM: leave the server loop so running evaluations
+    # finish (consumer.stop is graceful) instead of dying mid-write.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         waitress.serve(sidecar.receiver(), host=settings.listen_host, port=settings.listen_port, threads=8, ident="zammad-sla")
     finally:
