@@ -34,8 +34,14 @@ def env(twin: TwinServer, tmp_path: Path) -> dict[str, str | None]:
 def snapshot(twin: TwinServer) -> dict[str, Any]:
     """Everything setup may touch, exactly as Zammad serves it."""
     return {path: api(twin, "GET", path) for path in (
-        "object_manager_attributes", "ticket_priorities", "webhooks", "triggers", "overviews",
+        "object_manager_attributes", "ticket_priorities", "webhooks", "triggers", "overviews", "core_workflows",
     )}  # fmt: skip
+
+
+def agent_role_id(twin: TwinServer) -> int:
+    """The id of the role named "Agent", as GET /api/v1/roles serves it."""
+    [role] = [r for r in api(twin, "GET", "roles") if r["name"] == "Agent"]
+    return int(role["id"])
 
 
 def write_requests(twin: TwinServer, since: int = 0) -> list[str]:
@@ -57,7 +63,7 @@ def run(env: dict[str, str | None], *args: str, input: str | None = None) -> Res
 def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServer, env: dict[str, str | None]) -> None:
     first = run(env, "setup")
     assert first.exit_code == 0, first.output
-    assert "setup: 14 change(s) applied" in first.output
+    assert "setup: 15 change(s) applied" in first.output
     state = snapshot(twin)
     attributes = {(a["object"], a["name"]): a for a in state["object_manager_attributes"]}
     status = attributes[("Ticket", "sla_status")]
@@ -85,6 +91,16 @@ def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServe
     assert set(overviews) == {"SLA at risk", "SLA breached", "SLA paused"}
     assert overviews["SLA breached"]["order"] == {"by": "sla_resolution_due_at", "direction": "ASC"}
     assert overviews["SLA breached"]["role_ids"]  # visible to someone
+    # Only agents see them: the Agent role from GET /roles, not the API user's Admin role too.
+    assert all(o["role_ids"] == [agent_role_id(twin)] for o in overviews.values())
+    [workflow] = state["core_workflows"]
+    assert workflow["name"] == provision.WORKFLOW_NAME and workflow["object"] == "Ticket"
+    assert workflow["active"] is True and workflow["changeable"] is True and workflow["priority"] == 500
+    assert workflow["preferences"] == {"screen": ["create_middle", "edit"]}
+    assert workflow["perform"] == {
+        f"ticket.{name}": {"operator": "set_readonly", "set_readonly": "true"}
+        for name in ("sla_first_response_due_at", "sla_resolution_due_at", "sla_status")
+    }
 
     cursor = request_cursor(twin)
     second = run(env, "setup")
@@ -101,7 +117,8 @@ def test_dry_run_prints_the_plan_and_writes_nothing(twin: TwinServer, env: dict[
     assert result.exit_code == 0, result.output
     assert "create   attribute 'Ticket.sla_status' (select)" in result.output
     assert "create   webhook 'zammad-sla: SLA sidecar' (http://127.0.0.1:8085/webhooks/zammad)" in result.output
-    assert "dry run: 14 change(s) planned, nothing written" in result.output
+    assert "create   core workflow 'zammad-sla: SLA fields read-only' (read-only: sla_first_response_due_at" in result.output
+    assert "dry run: 15 change(s) planned, nothing written" in result.output
     assert write_requests(twin, cursor) == []
     assert snapshot(twin) == before
 
@@ -110,9 +127,12 @@ def test_setup_then_uninstall_leaves_zammad_as_before(twin: TwinServer, env: dic
     before = snapshot(twin)
     assert run(env, "setup").exit_code == 0
     assert snapshot(twin) != before
+    assert len(api(twin, "GET", "core_workflows")) == 1
     result = run(env, "uninstall", "--drop-attributes", "--yes")
     assert result.exit_code == 0, result.output
+    assert "delete   core workflow 'zammad-sla: SLA fields read-only'" in result.output
     assert snapshot(twin) == before
+    assert api(twin, "GET", "core_workflows") == []
     again = run(env, "uninstall", "--drop-attributes", "--yes")
     assert again.exit_code == 0 and "nothing to remove" in again.output
 
@@ -125,7 +145,7 @@ def test_uninstall_keeps_attributes_and_asks_before_dropping(twin: TwinServer, e
     kept = run(env, "uninstall")
     assert kept.exit_code == 0 and "attributes were kept" in kept.output
     state = snapshot(twin)
-    assert state["webhooks"] == state["triggers"] == [] and state["overviews"] == []
+    assert state["webhooks"] == state["triggers"] == [] and state["overviews"] == [] and state["core_workflows"] == []
     assert sum(1 for a in state["object_manager_attributes"] if a["name"].startswith("sla_")) == 7
 
 
@@ -145,6 +165,8 @@ def test_setup_repairs_drift(twin: TwinServer, env: dict[str, str | None]) -> No
     api(twin, "PUT", f"webhooks/{webhook['id']}", json={"endpoint": "http://old-host/hook", "signature_token": "old"})
     [trigger] = api(twin, "GET", "triggers")
     api(twin, "PUT", f"triggers/{trigger['id']}", json={"active": False})
+    [workflow] = api(twin, "GET", "core_workflows")
+    api(twin, "PUT", f"core_workflows/{workflow['id']}", json={"active": False, "perform": {}})
     status = next(a for a in api(twin, "GET", "object_manager_attributes") if a["name"] == "sla_status")
     api(twin, "PUT", f"object_manager_attributes/{status['id']}", json={
         "object": "Ticket", "name": "sla_status", "display": "Renamed", "data_type": "select", "position": 3000,
@@ -155,11 +177,14 @@ def test_setup_repairs_drift(twin: TwinServer, env: dict[str, str | None]) -> No
     assert "update   attribute 'Ticket.sla_status' (display; data_option)" in result.output
     assert "update   webhook 'zammad-sla: SLA sidecar' (endpoint; signature_token)" in result.output
     assert "update   trigger 'zammad-sla: notify SLA sidecar' (active)" in result.output
+    assert "update   core workflow 'zammad-sla: SLA fields read-only' (perform; active)" in result.output
     assert "old" not in result.output.replace("old-host", "")  # secrets are never printed
     assert "setup: nothing to do" in run(env, "setup").output
     status = next(a for a in api(twin, "GET", "object_manager_attributes") if a["name"] == "sla_status")
     assert status["display"] == "SLA status" and len(status["data_option"]["options"]) == 7
     assert status["position"] == 3000  # the admin's ordering is kept
+    [workflow] = api(twin, "GET", "core_workflows")
+    assert workflow["active"] is True and len(workflow["perform"]) == 3
 
 
 def test_a_wrong_data_type_is_a_conflict_and_the_rest_is_set_up(twin: TwinServer, env: dict[str, str | None]) -> None:
@@ -249,7 +274,8 @@ def test_plan_is_read_only_against_a_client(twin: TwinServer) -> None:
 
 
 def test_core_workflow_is_skipped_with_the_reason(twin: TwinServer, env: dict[str, str | None]) -> None:
-    # The twin has no /api/v1/core_workflows (like Zammad < 5.0): setup says so and goes on.
+    # Zammad < 5.0 has no /api/v1/core_workflows (404): setup says so and goes on.
+    requests.post(f"{twin.url}/_twin/faults", json={"error_rate": 1, "status": 404, "paths": "core_workflows"}, timeout=5)
     missing = run(env, "setup", "--dry-run")
     assert "skip     core workflow 'zammad-sla: SLA fields read-only' (this Zammad has no core workflows" in missing.output
     requests.post(f"{twin.url}/_twin/faults", json={"error_rate": 1, "status": 403, "paths": "core_workflows"}, timeout=5)

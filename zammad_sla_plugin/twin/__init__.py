@@ -16,8 +16,22 @@ Known differences from real Zammad:
   401 "Can't find User for Token" (as Zammad's Authenticates). No permission checks:
   every user (also via `From`) may do everything. Unknown `From` -> 401 "No such user '...'".
 - Not implemented: links, merge, ticket_attachment downloads, tag_list/tag_search admin,
-  roles, notifications, mentions, time accounting, checklists, SLAs/calendars, macros,
-  schedulers/jobs, time-event triggers, email channels, Elasticsearch, knowledge base.
+  role writes (POST/PUT/DELETE), notifications, mentions, time accounting, checklists,
+  SLAs/calendars, macros, schedulers/jobs, time-event triggers, email channels,
+  Elasticsearch, knowledge base.
+- Roles: GET index/show only, always attributes_with_association_ids (`expand`/`full`
+  ignored); permission_ids are fixed seed values, no permission records behind them.
+- Core workflows are stored, never executed (no form engine, no /core_workflows/perform).
+  Validation: name present and unique case-insensitively ("Name has already been taken",
+  as current Zammad; 2023-era source only had a unique DB index -> "Object already
+  exists!"), `object` must be Ticket/Organization/User/Group when set (current Zammad's
+  AdminCoreWorkflow check; older versions accepted any), null booleans/priority -> 422
+  "Attribute 'x' required!" (PostgreSQL wording differs slightly); name/object cut at 100
+  chars; no `note` column (ignored like any unknown param); the newest Zammad's
+  `admin_folder_id` column is absent. Seeded "base - ..." workflows
+  (changeable false) are hidden as in Zammad; their set varies by Zammad version, so ids
+  of created workflows may differ. Unknown/hidden ids -> 404 with PostgreSQL's scoped
+  "[WHERE ...]" suffix. `sort_by`/`order_by`/`full` are ignored (index order: priority, id).
 - Escalation/SLA columns (`*_escalation_at`, `*_in_min`, `escalation_at`) are stored as
   written and never recomputed; `close_at`, `last_contact_*`, `last_owner_update_at`,
   `first_response_at` are never set automatically.

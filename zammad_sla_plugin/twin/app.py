@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api_resources, api_tickets
+from . import api_resources, api_tickets, api_workflows
 from .context import TwinContext, twin
 from .observability import Faults
 from .util import ApiError, iso, parse_time
@@ -73,6 +73,7 @@ def create_app(context: TwinContext) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Zammad's key order
     app.register_blueprint(api_tickets.bp, url_prefix=API_PREFIX)
     app.register_blueprint(api_resources.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(api_workflows.bp, url_prefix=API_PREFIX)
 
     @app.before_request
     def before() -> Any:

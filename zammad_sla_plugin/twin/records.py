@@ -85,6 +85,12 @@ OVERVIEW_COLUMNS: tuple[str, ...] = (
     "created_by_id", "created_at", "updated_at",
 )
 
+CORE_WORKFLOW_COLUMNS: tuple[str, ...] = (
+    "id", "name", "object", "preferences", "condition_saved", "condition_selected", "perform",
+    "active", "stop_after_match", "changeable", "priority", "updated_by_id", "created_by_id",
+    "created_at", "updated_at",
+)
+
 # Zammad's seeded lookup tables (db/seeds): article types and senders.
 ARTICLE_TYPES: dict[int, str] = {
     1: "email", 2: "sms", 3: "chat", 4: "fax", 5: "phone", 6: "twitter status",

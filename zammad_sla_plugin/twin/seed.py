@@ -1,5 +1,6 @@
 """Seed data like a fresh Zammad: nobody (id 1), roles, the "Users" group, states, priorities,
-a few agents and customers, plus the API token's admin+agent user; optional demo tickets."""
+a few agents and customers, plus the API token's admin+agent user and Zammad's hidden base
+core workflows; optional demo tickets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from .records import GROUP_COLUMNS, ORGANIZATION_COLUMNS, PRIORITY_COLUMNS, ROLE_COLUMNS, STATE_COLUMNS, blank, new_user
 from .state import TwinState
 from .tickets import add_tag, create_ticket, update_ticket
+from .workflows import seed_base_workflows
 
 API_USER_ID = 3
 
@@ -89,6 +91,8 @@ def seed_base(state: TwinState, api_login: str) -> None:
         state.insert("priorities", blank(
             PRIORITY_COLUMNS, id=ident, name=name, ui_icon=icon, ui_color=color, default_create=default,
             active=True, **_stamp(state)))
+
+    seed_base_workflows(state)
 
 
 def seed_demo(state: TwinState) -> None:

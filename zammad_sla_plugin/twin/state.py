@@ -28,7 +28,7 @@ MODEL_NAMES: dict[str, str] = {
     "tickets": "Ticket", "users": "User", "organizations": "Organization", "groups": "Group",
     "states": "Ticket::State", "priorities": "Ticket::Priority", "articles": "Ticket::Article",
     "roles": "Role", "attributes": "ObjectManager::Attribute", "webhooks": "Webhook",
-    "triggers": "Trigger", "overviews": "Overview",
+    "triggers": "Trigger", "overviews": "Overview", "core_workflows": "CoreWorkflow",
 }
 
 # Objects whose tables can get custom columns through the object manager.
