@@ -153,20 +153,23 @@ class TicketEvaluator:
         ticket_id = int(ticket["id"])
         outcome = EvaluationOutcome(ticket_id, result)
         updates: dict[str, Any] = {}
+        names = self.policy.attributes
+        instants = {names.first_response_due_at, names.resolution_due_at}
         for name, value in self.desired_fields(result).items():
             if name not in ticket:
                 # Zammad drops unknown columns: the attribute was never provisioned.
                 outcome.missing_attributes.append(name)
                 continue
             current = ticket.get(name)
-            same = _same_instant(current, value) if name.endswith("_at") else (current or None) == value
+            # Zammad renders datetimes its own way ("...15:00:00.000Z"): compare instants.
+            same = _same_instant(current, value) if name in instants else (current or None) == value
             if not same:
                 updates[name] = value
         if outcome.missing_attributes and not self._warned_missing:
             self._warned_missing = True
             log.warning("ticket attributes %s are missing in Zammad: run `zammad-sla setup`", outcome.missing_attributes)
 
-        previous_status = ticket.get(self.policy.attributes.status)
+        previous_status = ticket.get(names.status)
         if result.status in (AT_RISK, BREACHED) and previous_status != result.status and updates:
             subject, body = transition_note(result, self.policy, explanation())
             updates["article"] = {
