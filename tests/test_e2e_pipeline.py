@@ -6,13 +6,16 @@ Buenos Aires is UTC-3: 10:00 local = 13:00Z. 2026-03-10 is a Tuesday.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from click.testing import CliRunner
 
 from tests.e2e_support import mismatches, notes, our_writes, shown
+from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 from zammad_sla_plugin.policy import load_policy
 
@@ -168,3 +171,18 @@ def test_explanation_endpoint_uses_the_callers_zammad_token(stack: LocalStack) -
     assert requests.get(url, headers={"Authorization": "Token token=wrong"}, timeout=10).status_code == 401
     missing = url.replace(f"/tickets/{ticket_id}/", "/tickets/999999/")
     assert requests.get(missing, headers={"Authorization": f"Bearer {stack.token}"}, timeout=10).status_code == 404
+
+
+def test_explain_command_against_zammad(stack: LocalStack) -> None:
+    ticket_id = int(stack.create_ticket("Explain via CLI", "3 high")["id"])
+    env = {"ZAMMAD_URL": stack.twin.url, "ZAMMAD_TOKEN": stack.token}
+    text = CliRunner().invoke(main, ["explain", str(ticket_id)], env=env)
+    assert text.exit_code == 0, text.output
+    assert f"Ticket {ticket_id}: status" in text.output
+    assert "priority '3 high' maps to severity 'high'" in text.output
+    assert "target 120 min on the business clock (Mon-Fri 09:00-18:00" in text.output
+    as_json = CliRunner().invoke(main, ["explain", str(ticket_id), "--json"], env=env)
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.stdout)["result"]["ticket_id"] == ticket_id
+    missing = CliRunner().invoke(main, ["explain", "999999"], env=env)
+    assert missing.exit_code == 1 and "404" in missing.stderr
