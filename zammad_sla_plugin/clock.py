@@ -80,7 +80,7 @@ class ClockResult:
     @property
     def target_minutes(self) -> float | None:
         """The target in minutes (None when the clock does not apply)."""
-        return None if self.target is None else _minutes(self.target)
+        return None if self.target is None else minutes_of(self.target)
 
 
 @dataclass(frozen=True)
@@ -121,14 +121,15 @@ class SlaResult:
                 "due_at": format_utc(res.due_at),
                 "met_at": format_utc(res.met_at),
                 "state": res.state,
-                "counted_minutes": _minutes(res.consumed),
-                "paused_minutes": _minutes(res.paused),
+                "counted_minutes": minutes_of(res.consumed),
+                "paused_minutes": minutes_of(res.paused),
             },
             "next_check_at": format_utc(self.next_check_at),
         }
 
 
-def _minutes(value: timedelta) -> float | int:
+def minutes_of(value: timedelta) -> float | int:
+    """A duration in minutes rounded to 3 decimals (finer than a second), an int when whole."""
     minutes = round(value.total_seconds() / 60, 3)
     return int(minutes) if minutes == int(minutes) else minutes
 

@@ -14,17 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zammad_sla_plugin.calendar import WorkingCalendar
-from zammad_sla_plugin.clock import RUNNING, ClockResult, SlaResult, StateSpan, evaluate, ticket_facts
+from zammad_sla_plugin.clock import RUNNING, ClockResult, SlaResult, StateSpan, evaluate, minutes_of, ticket_facts
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.times import format_utc
 
 
-def _minutes(value: timedelta) -> float:
-    return round(value.total_seconds() / 60, 3)
-
-
 def _interval(start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
-    return {"from": format_utc(start), "to": format_utc(end), "minutes": _minutes(end - start), **extra}
+    return {"from": format_utc(start), "to": format_utc(end), "minutes": minutes_of(end - start), **extra}
 
 
 def _local_midnight_after(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -105,8 +101,8 @@ def _clock(
         "calendar": calendar.describe(),
         "time_zone": zone.key,
         "target_minutes": clock.target_minutes,
-        "counted_minutes": _minutes(clock.consumed),
-        "paused_minutes": _minutes(clock.paused),
+        "counted_minutes": minutes_of(clock.consumed),
+        "paused_minutes": minutes_of(clock.paused),
         "counted": counted,
         "excluded": excluded,
         "projected": projected,
