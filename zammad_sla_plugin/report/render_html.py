@@ -142,10 +142,12 @@ def _policy_section(policy: dict[str, Any]) -> str:
         f"<li>24x7 Integrations Support for {escape(', '.join(rule['severities']))} when the organization "
         f"has it, the integration is “{escape(rule['integration_value'])}”"
         f"{' and the ticket arrives outside working hours' if rule['only_outside_working_hours'] else ''}"
+        f"{' by phone' if rule.get('activation') == 'phone_outside_hours' else ''}"
         f"{': ' + extra if extra else ''}.</li>"
         f"<li>Resolution clock paused in: {escape(', '.join(policy['pause_states']) or 'none')}; resolved in: "
         f"{escape(', '.join(policy['closed_states']))}.</li>"
-        f"<li>Excluded origins: {escape(', '.join(policy['excluded_origins']) or 'none')}; outside the SLA: "
+        f"<li>Excluded origins: {escape(', '.join(policy['excluded_origins']) or 'none')}"
+        f"{' (only once evidence is written)' if policy.get('exclusion_requires_evidence') else ''}; outside the SLA: "
         f"{escape(', '.join(policy['not_applicable_kinds']) or 'none')}. At risk from "
         f"{policy['warning_threshold'] * 100:g} % of a target.</li></ul>"
     )
@@ -203,6 +205,9 @@ def render_html(document: dict[str, Any]) -> str:
         _card("resolution met", "n/a" if res_pct is None else f"{res_pct:.1f} %"),
         _card("breached, still open", str(totals["breached_open"]), "bad" if totals["breached_open"] else "good"),
         _card("excluded", str(totals["excluded"])),
+        _card("excluded with evidence", str(totals["excluded_with_evidence"])),
+        _card("claimed without evidence", str(totals["claimed_without_evidence"]),
+              "bad" if totals["claimed_without_evidence"] else ""),
         _card("not applicable", str(totals["not_applicable"])),
     ))
     definitions = "".join(f"<li>{escape(text)}</li>" for text in document["definitions"])
