@@ -15,8 +15,10 @@ Known differences from real Zammad:
   auth, sessions or OAuth. Missing auth -> 403 "Authentication required", wrong token ->
   401 "Can't find User for Token" (as Zammad's Authenticates). No permission checks:
   every user (also via `From`) may do everything. Unknown `From` -> 401 "No such user '...'".
-- Not implemented: links, merge, ticket_attachment downloads, tag_list/tag_search admin,
-  role writes (POST/PUT/DELETE), notifications, mentions, time accounting, checklists,
+- Links and mentions (subscriptions): see `api_links` (and `/_twin/emails`, the e-mail
+  articles Zammad would send).
+- Not implemented: merge, ticket_attachment downloads, tag_list/tag_search admin,
+  role writes (POST/PUT/DELETE), notifications, time accounting, checklists,
   SLAs/calendars, macros, schedulers/jobs, time-event triggers, email channels,
   Elasticsearch, knowledge base.
 - Roles: GET index/show only, always attributes_with_association_ids (`expand`/`full`
