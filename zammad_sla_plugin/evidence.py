@@ -18,6 +18,7 @@ from html import escape
 from typing import Any
 
 from zammad_sla_plugin.clock import SlaResult
+from zammad_sla_plugin.history import ordered_entries
 from zammad_sla_plugin.policy import Policy
 
 EVIDENCE_NOTE_SUBJECT = "SLA exclusion needs evidence"
@@ -27,12 +28,6 @@ def evidence_tags(result: SlaResult, policy: Policy) -> tuple[set[str], set[str]
     """(tags the ticket must carry, tags it must not) for the evidence rule."""
     tag = policy.tags.evidence_missing
     return ({tag}, set()) if result.evidence_missing else (set(), {tag})
-
-
-def _sorted_entries(history: Any) -> list[dict[str, Any]]:
-    entries = history.get("history", []) if isinstance(history, dict) else history or []
-    rows = [entry for entry in entries if isinstance(entry, dict)]
-    return sorted(rows, key=lambda entry: (str(entry.get("created_at") or ""), int(entry.get("id") or 0)))
 
 
 def _article_assets(history: Any) -> dict[str, dict[str, Any]]:
@@ -45,7 +40,7 @@ def evidence_note_due(result: SlaResult, history: Any, policy: Policy, api_user_
     if not result.evidence_missing:
         return False
     watched = {policy.attributes.origin, policy.attributes.origin_evidence}
-    entries = _sorted_entries(history)
+    entries = ordered_entries(history)
     start = -1
     for index, entry in enumerate(entries):
         if entry.get("object", "Ticket") != "Ticket":

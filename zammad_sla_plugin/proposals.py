@@ -42,6 +42,7 @@ from html import escape
 from typing import Any, Callable
 
 from zammad_sla_plugin.clock import NOBODY_USER_ID
+from zammad_sla_plugin.history import ordered_entries
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError, relations
 
@@ -96,13 +97,6 @@ class NotificationOutcome:
 # --------------------------------------------------------------------------- pure rules
 
 
-def _entries(history: Any) -> list[dict[str, Any]]:
-    entries = history.get("history", []) if isinstance(history, dict) else history or []
-    rows = [entry for entry in entries if isinstance(entry, dict)]
-    # Zammad lists history by created_at, id; keep that order for hand-made input too.
-    return sorted(rows, key=lambda entry: (str(entry.get("created_at") or ""), int(entry.get("id") or 0)))
-
-
 def is_proposal(ticket: dict[str, Any], policy: Policy) -> bool:
     """Whether the ticket's kind makes it a feature proposal."""
     return ticket.get(policy.attributes.kind) in policy.proposals.kinds
@@ -113,7 +107,7 @@ def arrival(ticket: dict[str, Any], history: Any, policy: Policy) -> Arrival | N
     status = ticket.get(policy.attributes.proposal_status)
     if not is_proposal(ticket, policy) or status not in policy.proposals.notified_statuses:
         return None
-    entries = _entries(history)
+    entries = ordered_entries(history)
     attribute = policy.attributes.proposal_status
     position = -1
     for index, entry in enumerate(entries):
@@ -129,7 +123,7 @@ def arrival(ticket: dict[str, Any], history: Any, policy: Policy) -> Arrival | N
 def our_articles_since(history: Any, since: Arrival, api_user_id: int) -> set[int]:
     """Ids of the articles our API user created after the arrival (history order)."""
     found: set[int] = set()
-    for index, entry in enumerate(_entries(history)):
+    for index, entry in enumerate(ordered_entries(history)):
         if index <= since.position or entry.get("object") != "Ticket::Article" or entry.get("type") != "created":
             continue
         if entry.get("created_by_id") == api_user_id and isinstance(entry.get("o_id"), int):
