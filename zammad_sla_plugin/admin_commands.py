@@ -9,7 +9,9 @@ Exit status: 0 success, 1 something failed (the output says what), 2 bad configu
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime, time, timezone
+from urllib.parse import urlsplit
 
 import click
 
@@ -30,6 +32,54 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _alive_probe(settings: Settings) -> tuple[ZammadClient, Callable[[], bool]]:
+    """A retry-less client and a "does Zammad answer right now?" check for restart waits."""
+    probe = _client(settings, retries=0, timeout=(2, 5))
+
+    def alive() -> bool:
+        try:
+            probe.me()
+        except ZammadError as error:
+            return error.status is not None and error.status < 500  # 401/403: up, token aside
+        return True
+
+    return probe, alive
+
+
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Same rule as ZAMMAD_SLA_PUBLIC_URL: Zammad's webhook can only call http(s).
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL with a host")
+    return value
+
+
+def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float) -> tuple[list[provision.Change], bool]:
+    """Apply a plan, waiting out the restart that migrations cause; (applied, manual restart needed)."""
+    probe, alive = _alive_probe(settings)
+    client = _client(settings)
+    try:
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive)
+        return provision.apply_plan(plan, ctx), ctx.manual_restart_needed
+    finally:
+        client.close()
+        probe.close()
+
+
+MANUAL_RESTART = (
+    "Zammad must be restarted by hand to use the new attributes (auto_shutdown is off): e.g. "
+    "`systemctl restart zammad`, `docker compose restart`, or `kubectl rollout restart` of its deployments; "
+    "then run `zammad-sla doctor`"
+)
+
+
 def _print_plan(plan: provision.Plan, *, show_ok: bool) -> None:
     for change in plan.changes:
         if change.action != "ok" or show_ok:
@@ -42,7 +92,7 @@ def _print_plan(plan: provision.Plan, *, show_ok: bool) -> None:
 @click.option(
     "--webhook-url", metavar="URL", default=None,
     help="Public base URL of the sidecar as Zammad reaches it (default: ZAMMAD_SLA_PUBLIC_URL); "
-         "the webhook endpoint is <URL>/webhooks/zammad.",
+         "the webhook endpoint is <URL>/webhooks/zammad.", callback=_http_url,
 )  # fmt: skip
 @click.option("--migration-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
               help="Seconds to wait for Zammad to apply object attribute migrations.")  # fmt: skip
@@ -62,21 +112,25 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
     client = _client(settings)
     try:
         plan = provision.plan_setup(client, policy, webhook_url=url, secret=settings.webhook_secret.reveal())
-        if dry_run:
-            _print_plan(plan, show_ok=True)
-            click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")
-            return
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout)
-        applied = provision.apply_plan(plan, ctx)
     except (ZammadError, provision.ProvisionError) as error:
         _fail(f"setup failed: {error}")
     finally:
         client.close()
+    if dry_run:
+        _print_plan(plan, show_ok=True)
+        click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")
+        return
+    try:
+        applied, manual_restart = _apply(plan, settings, migration_timeout)
+    except (ZammadError, provision.ProvisionError) as error:
+        _fail(f"setup failed: {error}")
     unchanged = sum(1 for c in plan.changes if c.action == "ok")
     if applied:
         click.echo(f"setup: {len(applied)} change(s) applied, {unchanged} object(s) already up to date")
     else:
         click.echo(f"setup: nothing to do, all {unchanged} object(s) already up to date")
+    if manual_restart:
+        _fail(MANUAL_RESTART)
     if plan.conflicts:
         _fail(f"{len(plan.conflicts)} conflict(s) need a manual fix (see above)")
 
@@ -95,19 +149,23 @@ def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, m
     client = _client(settings)
     try:
         plan = provision.plan_uninstall(client, policy, drop_attributes=drop_attributes)
-        if dry_run or not plan.pending:
-            _print_plan(plan, show_ok=True)
-            click.echo(f"dry run: {len(plan.pending)} removal(s) planned" if dry_run else "uninstall: nothing to remove")
-            return
-        if drop_attributes and not yes:
-            _print_plan(plan, show_ok=True)
-            click.confirm("Drop the SLA attributes and every value stored in them?", abort=True, err=True)
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout)
-        applied = provision.apply_plan(plan, ctx)
     except (ZammadError, provision.ProvisionError) as error:
         _fail(f"uninstall failed: {error}")
     finally:
         client.close()
+    if dry_run or not plan.pending:
+        _print_plan(plan, show_ok=True)
+        click.echo(f"dry run: {len(plan.pending)} removal(s) planned" if dry_run else "uninstall: nothing to remove")
+        return
+    if drop_attributes and not yes:
+        _print_plan(plan, show_ok=True)
+        click.confirm("Drop the SLA attributes and every value stored in them?", abort=True, err=True)
+    try:
+        applied, manual_restart = _apply(plan, settings, migration_timeout)
+    except (ZammadError, provision.ProvisionError) as error:
+        _fail(f"uninstall failed: {error}")
+    if manual_restart:
+        click.echo(MANUAL_RESTART.replace("to use the new attributes", "to drop the attributes' columns"))
     click.echo(f"uninstall: {len(applied)} change(s) applied")
     if not drop_attributes:
         click.echo("the SLA attributes were kept (remove them with --drop-attributes)")
@@ -115,7 +173,7 @@ def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, m
 
 @click.command()
 @policy_option
-@click.option("--webhook-url", metavar="URL", default=None,
+@click.option("--webhook-url", metavar="URL", default=None, callback=_http_url,
               help="Public base URL of the sidecar (default: ZAMMAD_SLA_PUBLIC_URL).")  # fmt: skip
 @click.option("--max-skew", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Largest clock difference to Zammad, in seconds.")  # fmt: skip

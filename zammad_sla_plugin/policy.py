@@ -9,6 +9,7 @@ as a wrong deadline hours later.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from functools import cached_property
 from importlib import resources
@@ -150,6 +151,31 @@ class Tags(_Strict):
     breached: str
 
 
+class Notifications(_Strict):
+    """Who Zammad notifies of zammad-sla's writes.
+
+    Zammad notifies the owner (or the group of an unassigned ticket) of every update whose
+    changed attributes the recipient can see (app/models/transaction/notification.rb,
+    checks_human_changes.rb); it has no per-request "silent" flag. With `quiet`, the fields
+    zammad-sla rewrites routinely (deadlines, status) carry an attribute permission, so only
+    holders of `field_permissions` see them and agents are not notified when they move.
+    Escalations (the at-risk/breached internal note) notify either way.
+    """
+
+    quiet: bool = True
+    field_permissions: tuple[str, ...] = ("report",)
+
+    @field_validator("field_permissions")
+    @classmethod
+    def _permission_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", name):
+                raise ValueError(f"{name!r} is not a Zammad permission name (e.g. 'report', 'admin.ticket')")
+        if not value:
+            raise ValueError("name at least one permission (nobody could see the SLA fields)")
+        return value
+
+
 class Policy(_Strict):
     """A complete, validated SLA policy."""
 
@@ -164,6 +190,7 @@ class Policy(_Strict):
     scope: Scope = Scope()
     attributes: Attributes
     tags: Tags
+    notifications: Notifications = Notifications()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
