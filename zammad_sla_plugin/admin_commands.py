@@ -66,7 +66,9 @@ def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float) -
     probe, alive = _alive_probe(settings)
     client = _client(settings)
     try:
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive)
+        # Poll often: a restart's down window can be short, and the first missed one would
+        # look like "no restart" (progress lines are throttled separately).
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive, poll_interval=0.25)
         return provision.apply_plan(plan, ctx), ctx.manual_restart_needed
     finally:
         client.close()

@@ -38,7 +38,7 @@ WORKFLOW_NAMES: tuple[str, ...] = (WORKFLOW_NAME, LIFT_WORKFLOW_NAME)
 # Core workflows run in ascending priority and later results win: ours runs last.
 LIFT_WORKFLOW_PRIORITY = 99_999
 FINGERPRINT_LABEL = "Signature fingerprint: "
-MASK = "**********"
+PROGRESS_EVERY = 5.0  # seconds between progress lines while waiting for Zammad
 OWNED_NOTE = "Created by zammad-sla setup; removed by zammad-sla uninstall."
 WEBHOOK_PATH = "/webhooks/zammad"
 OVERVIEW_AT_RISK = "SLA at risk"
@@ -719,6 +719,7 @@ def wait_for_restart(ctx: ApplyContext) -> None:
         ctx.sleep(ctx.poll_interval)
     down_at = ctx.monotonic()
     ctx.echo(f"  Zammad went down after {down_at - started:.0f}s; waiting for it to come back...")
+    said = down_at
     while not ctx.alive():
         elapsed = ctx.monotonic() - down_at
         if elapsed >= ctx.migration_timeout:
@@ -727,7 +728,9 @@ def wait_for_restart(ctx: ApplyContext) -> None:
                 "check Zammad's logs (docker compose logs zammad-railsserver, journalctl -u zammad), then run "
                 "`zammad-sla setup` again: it continues where it stopped"
             )
-        ctx.echo(f"  waiting for Zammad to come back... {elapsed:.0f}s")
+        if ctx.monotonic() - said >= PROGRESS_EVERY:  # poll often, but speak every few seconds
+            said = ctx.monotonic()
+            ctx.echo(f"  waiting for Zammad to come back... {elapsed:.0f}s")
         ctx.sleep(ctx.poll_interval)
     ctx.echo(f"  Zammad is back ({ctx.monotonic() - started:.0f}s)")
 
