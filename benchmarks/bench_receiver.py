@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PAYLOAD_FILE = REPO_ROOT.parent / "shared" / "zammad" / "docs-examples" / "default_payload_admin_docs_example.json"
+PAYLOAD_FILE = REPO_ROOT / "tests" / "fixtures" / "zammad" / "docs-examples" / "default_payload_admin_docs_example.json"
 SECRET = b"bench-secret"
 PATH = "/webhooks/zammad"
 TICKETS = 500

@@ -7,14 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Iterator
 
 import pytest
 import requests
 
-from tests.e2e_support import mismatches, notes, wait_until
+from tests.e2e_support import after, expect, mismatches, notes, wait_until
 from zammad_sla_plugin.local_stack import AGENT_ID, LocalStack
 from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
 
@@ -107,21 +107,25 @@ def test_sidecar_killed_and_restarted_loses_nothing(tmp_path: Path, processes: l
             return processes[-1]
 
         sidecar = serve()
-        ids = [int(stack.create_ticket(f"Before {n}", "3 high")["id"]) for n in range(8)]
+        # "4 blocker" runs on the 24x7 clock (60 / 360 min), so deadlines follow from created_at alone.
+        tickets = [stack.create_ticket(f"Before {n}", "4 blocker") for n in range(8)]
+        ids = [int(ticket["id"]) for ticket in tickets]
         for ticket_id in ids[:4]:
             stack.agent.update_ticket(ticket_id, {"owner_id": AGENT_ID})
         stack.twin.wait_for_deliveries(10)
         sidecar.kill()  # kill -9 with events queued or being evaluated
         # While it is down, Zammad's webhook attempts fail and (time-scaled) give up.
-        ids += [int(stack.create_ticket(f"While down {n}", "2 normal")["id"]) for n in range(4)]
+        tickets += [stack.create_ticket(f"While down {n}", "4 blocker") for n in range(4)]
+        ids = [int(ticket["id"]) for ticket in tickets]
         stack.agent.update_ticket(ids[5], {"state": "pending reminder"})
         stack.twin.wait_for_deliveries(10)
         lost = {e["ticket_id"] for e in stack.twin.deliverer.entries() if e["attempt"] == 5 and not e["ok"]}
         assert set(ids[8:]) <= lost, "Zammad should have given up on the events sent while we were down"
         serve()  # the restart replays the durable queue and reconciles what Zammad gave up on
-        now = lambda: datetime.now(timezone.utc)  # noqa: E731
+        wanted = {int(t["id"]): expect(after(t, 60), after(t, 360)) for t in tickets}
+        wanted[ids[5]] = expect(after(tickets[5], 60), None, "paused")  # pending reminder pauses resolution
         # Locks the killed process held expire within one 30 s lease.
-        wait_until(lambda: not mismatches(stack.admin, ids, POLICY, now()), timeout=90, interval=0.5)
+        wait_until(lambda: not mismatches(stack.admin, wanted, POLICY), timeout=90, interval=0.5)
 
 
 def test_redis_queue_with_two_worker_processes(tmp_path: Path, processes: list[Process], redis_url: str) -> None:
@@ -132,12 +136,14 @@ def test_redis_queue_with_two_worker_processes(tmp_path: Path, processes: list[P
         env = {**stack.environ, "ZAMMAD_SLA_RECONCILE_SECONDS": "3600"}
         for n in range(2):
             processes.append(Process(["worker"], env, tmp_path / f"worker{n}.log"))
-        ids = [int(stack.create_ticket(f"Scaled {n}", "3 high")["id"]) for n in range(12)]
+        tickets = [stack.create_ticket(f"Scaled {n}", "3 high") for n in range(12)]
+        ids = [int(ticket["id"]) for ticket in tickets]
         for ticket_id in ids:  # a burst of events per ticket: coalesced, never evaluated in parallel
             stack.agent.update_ticket(ticket_id, {"owner_id": AGENT_ID})
-            stack.agent.update_ticket(ticket_id, {"priority": "2 normal"})
-        now = lambda: datetime.now(timezone.utc)  # noqa: E731
-        wait_until(lambda: not mismatches(stack.admin, ids, POLICY, now()), timeout=60, interval=0.5)
+            stack.agent.update_ticket(ticket_id, {"priority": "4 blocker"})
+        # Now a blocker, 24x7 from creation (60 / 360 min); assigned, so on track.
+        wanted = {int(t["id"]): expect(after(t, 60), after(t, 360)) for t in tickets}
+        wait_until(lambda: not mismatches(stack.admin, wanted, POLICY), timeout=60, interval=0.5)
         assert all(process.proc.poll() is None for process in processes), "a worker died"
         for ticket_id in ids:
             assert stack.admin.get_ticket(ticket_id)["sla_status"] == "on_track"

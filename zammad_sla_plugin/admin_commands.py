@@ -204,7 +204,7 @@ def _parse_since(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO time", param_hint="--closed-since")
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO time", param_hint="--closed-since") from None
     if len(value) == 10:  # a bare date means that day's start
         parsed = datetime.combine(parsed.date(), time(0))
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
