@@ -14,7 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from tests.admin_support import PUBLIC, SECRET, TOKEN, sidecar_env
+from tests.admin_support import TOKEN, sidecar_env
 from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.policy import load_policy
 from zammad_sla_plugin.provision import LIFT_WORKFLOW_NAME, REQUIRED_PERMISSIONS, WEBHOOK_NAME

@@ -567,10 +567,12 @@ def plan_webhook(reader: ZammadReader, endpoint: str, secret: str) -> tuple[list
     if have is None:
         return [Change("create", "webhook", WEBHOOK_NAME, [endpoint], _create_webhook(want))], None
     webhook_id = int(have["id"])
-    drift = [key for key in ("endpoint", "http_method", "active", "customized_payload", "ssl_verify")
-             if key in have and have[key] != want[key]]  # fmt: skip
-    if not secret_matches(have, secret) or have.get("note") != want["note"]:
+    drift: list[str] = [key for key in ("endpoint", "http_method", "active", "customized_payload", "ssl_verify")
+                        if key in have and have[key] != want[key]]  # fmt: skip
+    if not secret_matches(have, secret):
         drift.append("signature_token")  # never print the secret itself, only that it differs
+    elif have.get("note") != want["note"]:
+        drift.append("note")  # e.g. no fingerprint recorded yet on a Zammad that shows the token
     if drift:
         return [Change("update", "webhook", WEBHOOK_NAME, drift, _update_webhook(webhook_id, want))], webhook_id
     return [Change("ok", "webhook", WEBHOOK_NAME, [], _remember_webhook(webhook_id))], webhook_id
