@@ -68,11 +68,10 @@ class LocalStack:
         self.token, self.secret = secrets.token_hex(16), secrets.token_hex(16)
         self.harness_token = secrets.token_hex(16)
         # Restart windows long enough for a 20 ms poll to see them, short enough for tests.
-        restart = {"restart_seconds": 0.3 / time_scale, "shutdown_delay_seconds": 0.05 / time_scale}
         self.twin = TwinServer(
             token=self.token, harness_token=self.harness_token, api_permissions=sorted(REQUIRED_PERMISSIONS),
             tag_new=False, auto_shutdown=True, time_scale=time_scale, now=virtual_now, frozen=virtual_now is not None,
-            **restart,
+            restart_seconds=0.3 / time_scale, shutdown_delay_seconds=0.05 / time_scale,
         )  # fmt: skip
         self.virtual = virtual_now is not None
         self.twin_latency_ms = twin_latency_ms

@@ -36,9 +36,12 @@ def _authenticate() -> None:
     if not header:
         raise ApiError(403, "Authentication required", {"X-Failure": "Authentication required"})
     token = _token_from_header(header)
-    if token != ctx.token:
+    if token == ctx.token:
+        user_id = ctx.api_user_id
+    elif token is not None and token in ctx.tokens:
+        user_id = ctx.tokens[token]
+    else:
         raise ApiError(401, "Can't find User for Token", {"X-Failure": "Can't find User for Token"})
-    user_id = ctx.api_user_id
     behalf = request.headers.get("From") or request.headers.get("X-On-Behalf-Of")
     with ctx.state.lock:
         if behalf:
@@ -59,7 +62,7 @@ def _authenticate() -> None:
 def _inject_faults() -> Response | None:
     ctx = twin()
     faults = ctx.faults.faults
-    if not faults.applies_to(request.path):
+    if not faults.applies_to(request.path, request.method):
         return None
     if faults.outage:
         return Response("<html><body><h1>503 Service Unavailable</h1></body></html>", status=503,

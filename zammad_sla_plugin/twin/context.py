@@ -30,6 +30,8 @@ class TwinContext:
     requests: RequestLog = field(default_factory=RequestLog)
     notifications: NotificationLog = field(default_factory=NotificationLog)
     restart: RestartSimulator | None = None
+    # More tokens, each of its own user (e.g. the test harness's admin): token -> user id.
+    tokens: dict[str, int] = field(default_factory=dict)
 
 
 def twin() -> TwinContext:

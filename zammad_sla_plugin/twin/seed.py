@@ -150,3 +150,22 @@ def add_agent(state: TwinState, login: str, firstname: str = "", lastname: str =
     user["_role_ids"] = roles
     user["_group_ids"] = {1: ["full"]} if groups is None else {int(k): list(v) for k, v in groups.items()}
     return state.insert("users", user)
+
+
+HARNESS_LOGIN = "admin@example.com"
+
+
+def add_harness_admin(state: TwinState) -> dict[str, Any]:
+    """The test harness's own admin (Admin + Agent, full group access, `admin.user` for `From`).
+
+    Its notification matrix is all off, as an admin who muted them, so it never shows up among
+    the people Zammad would notify.
+    """
+    muted = {name: {"criteria": {"owned_by_me": False, "owned_by_nobody": False, "subscribed": False, "no": False},
+                    "channel": {"email": False, "online": False}} for name in _MATRIX}  # fmt: skip
+    user = new_user(login=HARNESS_LOGIN, firstname="Harness", lastname="Admin", email=HARNESS_LOGIN, active=True,
+                    department="", address="", preferences={"notification_config": {"matrix": muted}, "locale": "en-us"},
+                    **_stamp(state))  # fmt: skip
+    user["_role_ids"] = [1, 2]
+    user["_group_ids"] = {int(g): ["full"] for g in state.tables["groups"]}
+    return state.insert("users", user)

@@ -18,7 +18,7 @@ from .delivery import Deliverer
 from .objects import seed_builtin
 from .observability import FaultInjector, RequestLog
 from .restart import RestartSimulator
-from .seed import API_USER_ID, add_agent, restrict_api_user, seed_base, seed_demo
+from .seed import API_USER_ID, add_agent, add_harness_admin, restrict_api_user, seed_base, seed_demo
 from .state import TwinState
 
 
@@ -33,7 +33,8 @@ class TwinServer:
     of Zammad permission names gives it exactly one role "zammad-sla" holding those (plus full
     access to every group when it holds ticket.agent). `tag_new` and `auto_shutdown` are
     Zammad's settings; with `auto_shutdown` the twin answers 502 for `restart_seconds` starting
-    `shutdown_delay_seconds` after migrations ran (both times time_scale).
+    `shutdown_delay_seconds` after migrations ran (both times time_scale). `harness_token` adds a
+    second token, of an admin user (`admin@example.com`) that tests and the demo act through.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class TwinServer:
         auto_shutdown: bool = True,
         restart_seconds: float = 2.0,
         shutdown_delay_seconds: float = 0.5,
+        harness_token: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -68,6 +70,7 @@ class TwinServer:
             if api_permissions is not None:
                 restrict_api_user(self.state, api_permissions)
             self.state.settings.update(tag_new=tag_new, auto_shutdown=auto_shutdown)
+            harness = add_harness_admin(self.state) if harness_token else None
         self.restart = RestartSimulator(auto_shutdown=auto_shutdown, restart_seconds=restart_seconds,
                                         shutdown_delay_seconds=shutdown_delay_seconds, time_scale=time_scale)
         self.state.restart = self.restart
@@ -75,7 +78,7 @@ class TwinServer:
         self.context = TwinContext(
             state=self.state, clock=self.clock, token=token, api_user_id=API_USER_ID,
             deliverer=self.deliverer, faults=FaultInjector(fault_seed), requests=RequestLog(),
-            restart=self.restart,
+            restart=self.restart, tokens={harness_token: int(harness["id"])} if harness_token and harness else {},
         )
         self.app = create_app(self.context)
         self._threads = threads

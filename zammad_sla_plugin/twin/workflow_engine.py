@@ -160,13 +160,25 @@ def perform(state: TwinState, user: dict[str, Any], obj: str, screen: str,
 
 def validate(state: TwinState, user: dict[str, Any], obj: str, screen: str, saved: dict[str, Any] | None,
              record: dict[str, Any], column_defaults: dict[str, Any]) -> None:
-    """check_visibility then check_mandatory on `record` (changed in place, raises 422)."""
+    """check_mandatory on `record` (raises 422), as the newest checks_core_workflow.rb stored
+    (2023, commit 36484d0): its validate_workflows no longer runs check_visibility, and a
+    value counts as empty when nil or, unless boolean, blank ("" or whitespace, [] or {})."""
     result = perform(state, user, obj, screen, saved, record)
-    for name, visibility in result["visibility"].items():
-        if visibility == "remove" and name in record:
-            record[name] = None
     for name, required in result["mandatory"].items():
         if result["visibility"].get(name) in ("hide", "remove") or not required:
             continue
-        if name in record and record[name] is None and column_defaults.get(name) is None:
+        if name in record and _empty(record[name]) and column_defaults.get(name) is None:
             raise ApiError(422, f"Missing required value for field '{name}'!")
+
+
+def _empty(value: Any) -> bool:
+    """column_empty?: nil, or (not true/false and) Ruby's `blank?`."""
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, dict)):
+        return not value
+    return False
