@@ -31,6 +31,15 @@ CUSTOMER = "emily@example.com"  # seeded customer, member of organization 2
 CUSTOMER_ORG_ID = 2
 
 
+class AgentClient(ZammadClient):
+    """A client acting as an agent in Zammad's UI: the form makes them fill in the admin's
+    mandatory field before any update is saved."""
+
+    def update_ticket(self, ticket_id: int, fields: Any) -> dict[str, Any]:
+        """Update like the agent's ticket form: the mandatory field is filled in."""
+        return super().update_ticket(ticket_id, {ADMIN_MANDATORY_FIELD: f"REF-{int(ticket_id)}", **dict(fields)})
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as probe:
@@ -103,7 +112,7 @@ class LocalStack:
         self.environ["ZAMMAD_URL"] = self.twin.url
         self.settings = load_settings(self.environ, require_webhook_secret=True)
         self.admin = self.client()
-        self.agent = self.client(on_behalf_of=AGENT)
+        self.agent = AgentClient(self.twin.url, self.harness_token, on_behalf_of=AGENT, retries=2, backoff_factor=0.01)
         self.customer = self.client(on_behalf_of=CUSTOMER)
         self.sidecar_client = ZammadClient(self.twin.url, self.token, retries=2, backoff_factor=0.01)
         self._add_admin_mandatory_field()

@@ -147,7 +147,8 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     names = policy.attributes
     # Quiet: only holders of these permissions see (and so are notified of) the fields we
     # rewrite routinely (ObjectManager::Element::Backend#visible?, checks_human_changes.rb).
-    quiet = {"permission": list(policy.notifications.field_permissions)} if policy.notifications.quiet else {}
+    # Not quiet: an empty permission list (visible to all) also clears a previous quiet setup.
+    quiet = {"permission": list(policy.notifications.field_permissions) if policy.notifications.quiet else []}
     deadline_option = {"future": True, "past": True, "diff": None, "null": True, **quiet}
     computed = _agent_screens(on_create=False)  # written by zammad-sla only
     editable = _agent_screens(on_create=True)  # set by agents

@@ -10,7 +10,7 @@ at real speed unless frozen), `faults` (POST/GET/DELETE; `outage: true` answers 
 /api/v1 call with an HTML 503, `error_rate` draws are reproducible with `"seed"`),
 `requests` (GET `?since=N` cursor / DELETE) and `deliveries` (webhook attempt log).
 
-Also `notifications` (GET/DELETE: who Zammad would notify, see notifications.py),
+Also `notifications` (GET/DELETE: who Zammad would notify, see notifications.py; each entry also names `caused_by_id`, the user whose change it was),
 `settings` (GET/POST `{"tag_new": bool, "auto_shutdown": bool}`), `restarts` (GET
 `{"restarts", "down", "auto_shutdown", "manual_restart_pending", "stale_columns"}`) and
 `restart` (POST: the admin's manual restart). FIDELITY.md is the ledger of what the twin holds

@@ -153,5 +153,6 @@ def recipients(state: TwinState, transaction: Transaction) -> list[dict[str, Any
             "ticket_id": ticket["id"], "user_id": user["id"], "login": user["login"], "type": transaction.kind,
             "channels": used, "reason": reasons[user["id"]],
             "article_id": article["id"] if article is not None else None, "changes": changes,
+            "caused_by_id": transaction.user_id,  # twin-only: whose change it was
         })
     return entries

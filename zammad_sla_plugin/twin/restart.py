@@ -23,14 +23,21 @@ BAD_GATEWAY_HTML = (
 )
 
 
+MIN_DOWN_SECONDS = 0.6
+MIN_DELAY_SECONDS = 0.05
+
+
 class RestartSimulator:
     """Tracks the down window after migrations and which columns the processes know."""
 
     def __init__(self, *, auto_shutdown: bool, restart_seconds: float, shutdown_delay_seconds: float,
                  time_scale: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.auto_shutdown = auto_shutdown
-        self.restart_seconds = restart_seconds * time_scale
-        self.shutdown_delay_seconds = shutdown_delay_seconds * time_scale
+        # A real restart takes tens of seconds; however small the time scale, the window stays
+        # long enough for a client polling every 0.25 s to see it (else it could not tell a
+        # restart from none at all).
+        self.restart_seconds = max(restart_seconds * time_scale, MIN_DOWN_SECONDS)
+        self.shutdown_delay_seconds = max(shutdown_delay_seconds * time_scale, MIN_DELAY_SECONDS)
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._down_from: float | None = None
