@@ -147,7 +147,11 @@ class _Reader:
             if required:
                 self.problems.append(f"{name} is required but not set (e.g. http://zammad:8080)")
             return None
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError as error:  # e.g. an unclosed IPv6 bracket: http://[::1
+            self.problems.append(f"{name}: {value!r} is not a valid URL ({error})")
+            return None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.problems.append(f"{name}: {value!r} is not an http(s) URL with a host")
             return None
@@ -162,7 +166,10 @@ class _Reader:
         value = self.raw(name)
         if value is None:
             return None
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = urlsplit("invalid:")
         if parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path):
             schemes = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
             # Never echo the value: it may carry a password.
