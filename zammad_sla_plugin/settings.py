@@ -67,7 +67,9 @@ class SettingsError(Exception):
 
     def _message(self) -> str:
         count = len(self.problems)
-        head = f"invalid configuration ({count} problem{'s' if count != 1 else ''}):"
+        if count == 1:  # one problem, one line
+            return f"invalid configuration: {self.problems[0]}"
+        head = f"invalid configuration ({count} problems):"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
 
 
