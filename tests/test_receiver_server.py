@@ -210,3 +210,18 @@ def test_sidecar_readiness_is_one_short_attempt(tmp_path: Path) -> None:
         assert took < 6, took  # one attempt with a 3 s read timeout, not 4 retries
         began = time.monotonic()
         assert sidecar.readiness() == problems and time.monotonic() - began < 0.5  # cached
+
+
+def test_waitress_queue_depth_warnings_are_rate_limited() -> None:
+    import logging
+
+    from webhooks.server import RateLimitedLog
+
+    now = [0.0]
+    limiter = RateLimitedLog(60.0, clock=lambda: now[0])
+    records = [logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (n,), None)
+               for n in range(500)]  # fmt: skip
+    passed = [r for r in records[:499] if limiter.filter(r)]
+    now[0] = 61.0
+    assert len(passed) == 1 and limiter.filter(records[499])
+    assert records[499].getMessage() == "Task queue depth is 499 (498 similar messages suppressed)"

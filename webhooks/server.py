@@ -18,7 +18,7 @@ import logging
 import resource
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from waitress.server import create_server
 
@@ -69,16 +69,17 @@ class RateLimitedLog(logging.Filter):
     busy: under a burst that is one line per request. One a minute says the same.
     """
 
-    def __init__(self, interval: float = 60.0) -> None:
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.interval = interval
+        self._clock = clock
         self._next = 0.0
         self._suppressed = 0
         self._guard = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         with self._guard:
-            now = time.monotonic()
+            now = self._clock()
             if now < self._next:
                 self._suppressed += 1
                 return False
