@@ -272,8 +272,15 @@ def load_policy(path: str | Path | None = None) -> Policy:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise PolicyError(source, [f"cannot read file: {error.strerror or error}"]) from None
+        except UnicodeDecodeError as error:
+            raise PolicyError(source, [f"not UTF-8 text (byte {error.start}); save the file as UTF-8"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(source, [f"not valid TOML: {error}"]) from None
-    return policy_from_dict(data, source)
+    except RecursionError:
+        raise PolicyError(source, ["not valid TOML: arrays or tables nested too deeply"]) from None
+    try:
+        return policy_from_dict(data, source)
+    except RecursionError:
+        raise PolicyError(source, ["values nested too deeply"]) from None
