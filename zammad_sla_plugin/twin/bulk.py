@@ -164,12 +164,13 @@ class ArticleIndex:
         if len(table) == self._count and last == self._last:
             return
         fresh: list[int] = []
-        if len(table) > self._count and (self._last is None or self._last in table):
+        appended = self._last is None or self._last in table
+        if appended:
             for key in reversed(table):
                 if key == self._last:
                     break
                 fresh.append(key)
-        if len(fresh) != len(table) - self._count:  # something was deleted: start over
+        if not appended or len(fresh) != len(table) - self._count:  # something was deleted: start over
             self._by_ticket, fresh = {}, list(reversed(table))
         for key in reversed(fresh):
             self._by_ticket.setdefault(table[key]["ticket_id"], []).append(key)
