@@ -214,7 +214,7 @@ def _parse_since(value: str | None) -> datetime | None:
 @policy_option
 @click.option("--closed-since", metavar="DATE",
               help="Also evaluate tickets closed since DATE (YYYY-MM-DD, UTC, or an ISO time with offset).")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1, 32), default=10, show_default=True,
               help="Tickets evaluated in parallel (each thread has its own Zammad connection).")  # fmt: skip
 @click.option("--restart", is_flag=True, help="Ignore the progress of an interrupted run and start over.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (e.g. in logs).")
@@ -226,7 +226,7 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     stopped (progress in ZAMMAD_SLA_DATA_DIR). Exits 1 when any ticket failed.
     """
     from zammad_sla_plugin.backfill import (
-        PROGRESS_FILENAME, Backfill, ProgressFile, client_factory, evaluator_factory, select_tickets,
+        PROGRESS_FILENAME, Backfill, ProgressFile, candidate_tickets, client_factory, evaluator_factory, select_tickets,
     )  # fmt: skip
     from zammad_sla_plugin.sidecar import utc_now
 
@@ -236,7 +236,7 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     make_client = client_factory(settings.zammad_url, settings.zammad_token.reveal())
     try:
         with make_client() as lister:
-            ticket_ids = select_tickets(lister.iter_tickets(per_page=100, expand=True), policy, since)
+            ticket_ids = select_tickets(candidate_tickets(lister, policy, since), policy, since)
     except ZammadError as error:
         _fail(f"backfill: cannot list tickets: {error}")
     runner = Backfill(

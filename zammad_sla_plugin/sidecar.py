@@ -21,6 +21,7 @@ from zammad_sla_plugin.metrics import Metrics
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
 from zammad_sla_plugin.settings import Settings
+from zammad_sla_plugin.status_store import status_store_for
 from zammad_sla_plugin.times import format_utc, parse_time
 from zammad_sla_plugin.worker import Now, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
@@ -116,6 +117,7 @@ class Sidecar:
         # Readiness must answer fast: one short attempt, no retries, its own connection.
         self._probe_client = ZammadClient(url, token, retries=0, timeout=(2, 3))
         self._probe_guard = threading.Lock()
+        self.metrics.set_status_store(status_store_for(self.huey))  # shared by every process on this queue
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
 

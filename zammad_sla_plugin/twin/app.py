@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api_resources, api_tickets, api_workflows
+from . import api_resources, api_tickets, api_workflows, bulk
 from .context import TwinContext, twin
 from .observability import Faults
 from .permissions import permitted
@@ -141,6 +141,7 @@ def create_app(context: TwinContext) -> Flask:
         return error
 
     _register_twin_routes(app)
+    bulk.register(app)
     return app
 
 
