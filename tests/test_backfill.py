@@ -32,6 +32,7 @@ def twin() -> Iterator[TwinServer]:
             for attribute in provision.desired_attributes(POLICY):
                 client.create_object_attribute(attribute)
             client.execute_migrations()
+        assert server.wait_until_up()  # Zammad restarts to apply migrations
         yield server
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import requests
 from click.testing import CliRunner, Result
 
 from zammad_sla_plugin.cli import main

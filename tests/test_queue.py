@@ -7,7 +7,6 @@ is idle (`Activity`): nothing scheduled, nothing ready, nothing running.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess

@@ -75,6 +75,7 @@ def seed(twin: TwinServer) -> dict[str, int]:
         api.call("POST", "/object_manager_attributes", name=name, object="Ticket", display=name, active=True,
                  data_type="input", data_option={"type": "text", "maxlength": 50})
     api.call("POST", "/object_manager_attributes_execute_migrations")
+    assert twin.wait_until_up()  # Zammad restarts to apply migrations
     api.call("POST", "/ticket_priorities", name="5 odd")
     acme = int(api.call("POST", "/organizations", name="Acme")["id"])
     zeta = int(api.call("POST", "/organizations", name="Zeta")["id"])

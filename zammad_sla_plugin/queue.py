@@ -705,6 +705,7 @@ class _PreciseScheduler(Scheduler):
     """
 
     tick_seconds = 0.1
+    _next_loop: float  # set by huey's Scheduler
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

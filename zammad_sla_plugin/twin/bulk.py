@@ -100,7 +100,7 @@ class IndexedHistoryLog(HistoryLog):
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, next_id: int = 1) -> None:
         super().__init__()
-        self._ids = iter(range(next_id, 1 << 62))
+        self._ids = iter(range(next_id, 1 << 62))  # type: ignore[assignment]  # any int iterator serves
         self._own: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._related: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.changes: list[int] = []
@@ -377,7 +377,7 @@ def bulk_load(state: TwinState, spec: BulkSpec) -> range:
                 "related_o_id": None, "created_by_id": customer["id"], "created_at": row["created_at"],
             })
             for offset, (column, new) in zip(offsets, _lifecycle(rng, closed, len(offsets), ids)):
-                at = iso(created + timedelta(seconds=offset))
+                at = str(iso(created + timedelta(seconds=offset)))
                 if row[column] == new:  # an assignment or priority change must change something
                     choices = AGENT_IDS if column == "owner_id" else tuple(ids[p] for p in PRIORITIES)
                     new = choices[(choices.index(new) + 1) % len(choices)]
