@@ -1,8 +1,9 @@
 """Benchmark the webhook receiver: acknowledged webhooks per second and ack latency.
 
-    python benchmarks/bench_receiver.py [--requests 8000] [--threads 4]
+    python benchmarks/bench_receiver.py [--requests 8000] [--threads 32] [--no-consumer]
 
-Starts, each in its own subprocess under waitress on 127.0.0.1:
+Starts, each in its own subprocess under waitress on 127.0.0.1 with the receiver's
+production settings (webhooks/server.py: threads, connection and body limits):
 - "receiver": the real app (HMAC check, JSON parse, durable SQLite TicketQueue
   submit) with the in-process consumer running, as in `zammad-sla serve`; its
   evaluation sleeps `--evaluate-ms` (default 20) in place of the Zammad calls;
@@ -11,8 +12,11 @@ Starts, each in its own subprocess under waitress on 127.0.0.1:
 Then this process sends the same signed Zammad default payloads (unique
 X-Zammad-Delivery per request, 500 distinct tickets) over keep-alive
 connections: first 1000 one at a time (ack latency on a quiet system), then
-`--requests` from a small thread pool (saturated throughput and latency), and
-reports the receiver's overhead relative to the bare peer.
+`--requests` from `--threads` concurrent senders (default 32: saturated throughput
+and latency), and reports the receiver's overhead relative to the bare peer.
+Senders and servers share this machine's cores, so the peer's figures bound what
+any receiver can show here. `--no-consumer` leaves the evaluation threads out
+(where the time goes: receiving, or the queue consumer competing for the CPU).
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PAYLOAD_FILE = REPO_ROOT.parent / "shared" / "zammad" / "docs-examples" / "default_payload_admin_docs_example.json"
+sys.path.insert(0, str(REPO_ROOT))
+from webhooks.server import THREADS  # noqa: E402
+
+PAYLOAD_FILE = REPO_ROOT / "tests" / "fixtures" / "zammad" / "docs-examples" / "default_payload_admin_docs_example.json"
 SECRET = b"bench-secret"
 PATH = "/webhooks/zammad"
 TICKETS = 500
@@ -38,11 +45,12 @@ SEQUENTIAL = 1000  # requests sent one at a time before the concurrent run
 
 
 # -- server side (runs in the subprocess) ------------------------------------------------
-def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float) -> None:
+def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool) -> None:
     import logging
 
     from flask import Flask, jsonify
-    from waitress.server import create_server
+
+    from webhooks.server import create_receiver_server
 
     # waitress warns "Task queue depth is N" whenever all its threads are busy,
     # which a saturating benchmark does on purpose.
@@ -61,7 +69,7 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float) -> None:
         queue = TicketQueue(build_huey(data_dir=data_dir), evaluate, metrics=metrics)
         metrics.set_queue_depth_source(queue.depth)
         app = create_app(secret=SECRET, enqueue=queue.submit, metrics=metrics)
-        handle = start_consumer(queue.huey, 2)
+        handle = start_consumer(queue.huey, 2) if consume else None
     else:
         app = Flask("bare")
 
@@ -69,7 +77,7 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float) -> None:
         def bare() -> Any:
             return jsonify({"queued": True, "ticket_id": 0}), 202
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    server = create_receiver_server(app, "127.0.0.1", 0, threads=threads)
     print(f"listening {server.effective_port}", flush=True)
     try:
         server.run()
@@ -139,10 +147,10 @@ def _measure(port: int, requests: int, threads: int, bodies: list[tuple[bytes, s
     }
 
 
-def _start(kind: str, data_dir: str, threads: int, evaluate_ms: float) -> tuple[subprocess.Popen[str], int]:
+def _start(kind: str, data_dir: str, args: argparse.Namespace) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--data-dir", data_dir, "--server-threads", str(threads),
-         "--evaluate-ms", str(evaluate_ms)],
+        [sys.executable, __file__, "--serve", kind, "--data-dir", data_dir, "--server-threads", str(args.server_threads),
+         "--evaluate-ms", str(args.evaluate_ms), *(["--no-consumer"] if args.no_consumer else [])],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
@@ -159,8 +167,11 @@ def main() -> None:
     """Parse arguments and run the benchmark (or serve, in the subprocess)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=8000, help="concurrent webhooks per server (default 8000)")
-    parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--server-threads", type=int, default=4, help="waitress threads (default 4)")
+    parser.add_argument("--threads", type=int, default=32, help="concurrent senders (default 32)")
+    parser.add_argument(
+        "--server-threads", type=int, default=THREADS, help=f"waitress threads (default {THREADS}, as in serve)"
+    )
+    parser.add_argument("--no-consumer", action="store_true", help="run the receiver without evaluation threads")
     parser.add_argument(
         "--evaluate-ms",
         type=float,
@@ -171,25 +182,25 @@ def main() -> None:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms)
+        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer)
         return
 
     bodies = _bodies()
     print(
         f"{args.requests} signed webhooks ({len(bodies[0][0])} bytes, {TICKETS} tickets) per server, "
-        f"{args.threads} keep-alive client threads, waitress threads={args.server_threads}, "
-        f"consumer: 2 threads, {args.evaluate_ms:g} ms per evaluation"
+        f"{args.threads} concurrent keep-alive senders, waitress threads={args.server_threads}, "
+        + ("no consumer" if args.no_consumer else f"consumer: 2 threads, {args.evaluate_ms:g} ms per evaluation")
     )
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as data_dir:
         for kind in ("receiver", "bare"):
-            proc, port = _start(kind, data_dir, args.server_threads, args.evaluate_ms)
+            proc, port = _start(kind, data_dir, args)
             try:
                 results[kind] = _measure(port, args.requests, args.threads, bodies, f"{kind}-{time.time_ns()}")
             finally:
                 proc.terminate()
                 proc.wait(10)
-    for kind, label in (("receiver", "receiver (HMAC + SQLite queue)"), ("bare", "bare waitress+flask (peer)")):
+    for kind, label in (("receiver", f"receiver, {args.threads} senders"), ("bare", f"bare waitress+flask, {args.threads} senders")):
         r = results[kind]
         print(
             f"{label:32s} {r['acknowledged']:6.0f} acked in {r['seconds']:5.1f}s  "

@@ -1,15 +1,18 @@
-"""Helpers for end-to-end tests: compare what Zammad shows with a fresh evaluation."""
+"""Helpers for end-to-end tests: compare what Zammad shows with hand-computed expectations.
+
+Expectations never come from the code under test (no `evaluate` here): each test states the
+deadlines it worked out by hand, as the clock tests do.
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Callable
 
-from zammad_sla_plugin.clock import evaluate
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.times import format_utc, parse_time
-from zammad_sla_plugin.worker import TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient
 
 
@@ -31,31 +34,29 @@ def _instant(value: str | None) -> str | None:
     return format_utc(parse_time(value, "due date")) if value else None
 
 
-def expected(client: ZammadClient, ticket_id: int, policy: Policy, now: datetime) -> dict[str, Any]:
-    """What a fresh evaluation says the ticket should show as of `now`."""
-    ticket = client.get_ticket(ticket_id)
-    history = client.ticket_history(ticket_id)
-    org_id = ticket.get("organization_id")
-    organization = client.get_organization(int(org_id)) if org_id else None
-    result = evaluate(ticket, history, organization, now, policy)
-    evaluator = TicketEvaluator(client, policy, lambda: now)
-    fields = evaluator.desired_fields(result)
-    wanted, _ = evaluator.desired_tags(result.status)
-    names = policy.attributes
+def expect(
+    first_response_due_at: str | None, resolution_due_at: str | None, status: str = "on_track", tags: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """What a ticket should show, in the form `shown` returns (instants as '...Z')."""
     return {
-        "first_response_due_at": fields[names.first_response_due_at],
-        "resolution_due_at": fields[names.resolution_due_at],
-        "status": fields[names.status],
-        "tags": sorted(wanted),
+        "first_response_due_at": _instant(first_response_due_at),
+        "resolution_due_at": _instant(resolution_due_at),
+        "status": status,
+        "tags": sorted(tags),
     }
 
 
-def mismatches(client: ZammadClient, ticket_ids: list[int], policy: Policy, now: datetime) -> dict[int, tuple]:
-    """Tickets whose shown SLA differs from a fresh evaluation: id -> (shown, expected)."""
+def after(ticket: Mapping[str, Any], minutes: float) -> str:
+    """`minutes` of wall-clock time after the ticket's creation (for 24x7 clocks)."""
+    created = parse_time(ticket["created_at"], "created_at")
+    return str(format_utc(created + timedelta(minutes=minutes)))
+
+
+def mismatches(client: ZammadClient, wanted: Mapping[int, dict[str, Any]], policy: Policy) -> dict[int, tuple]:
+    """Tickets whose shown SLA differs from the hand-computed `wanted`: id -> (shown, wanted)."""
     out = {}
-    for ticket_id in ticket_ids:
+    for ticket_id, want in wanted.items():
         have = shown(client, ticket_id, policy)
-        want = expected(client, ticket_id, policy, now)
         if have != want:
             out[ticket_id] = (have, want)
     return out

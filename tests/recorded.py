@@ -1,4 +1,4 @@
-"""Loader for the real Zammad traffic recorded under `../shared/zammad/recorded/`.
+"""Loader for the real Zammad traffic recorded under `tests/fixtures/zammad/recorded/`.
 
 Two formats live there:
 - `test_*/*.log`: JSON lines, each request line (method, url, status_code, request_json)
@@ -11,15 +11,12 @@ Both are turned into `Exchange` records so client and twin tests can replay them
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = Path(os.environ.get("ZAMMAD_SLA_SHARED_DIR", REPO_ROOT.parent / "shared"))
-RECORDED_DIR = SHARED_DIR / "zammad" / "recorded"
+RECORDED_DIR = Path(__file__).resolve().parent / "fixtures" / "zammad" / "recorded"
 
 
 @dataclass(frozen=True)
@@ -106,12 +103,14 @@ def _cassette_exchanges(path: Path) -> Iterator[Exchange]:
 
 
 def all_exchanges() -> list[Exchange]:
-    """Every recorded exchange, in file order; empty if shared/ is absent."""
-    if not RECORDED_DIR.is_dir():
-        return []
+    """Every recorded exchange, in file order (the fixtures are part of the repository)."""
+    logs = sorted(RECORDED_DIR.glob("test_*/*.log"))
+    cassettes = sorted((RECORDED_DIR / "zammad_py").glob("*.json"))
+    if not logs or not cassettes:
+        raise FileNotFoundError(f"recorded Zammad traffic missing under {RECORDED_DIR}")
     exchanges: list[Exchange] = []
-    for log in sorted(RECORDED_DIR.glob("test_*/*.log")):
+    for log in logs:
         exchanges.extend(_log_exchanges(log))
-    for cassette in sorted((RECORDED_DIR / "zammad_py").glob("*.json")):
+    for cassette in cassettes:
         exchanges.extend(_cassette_exchanges(cassette))
     return exchanges

@@ -1,6 +1,6 @@
 """Peer suite: the 57 calendar assertions transcribed from zendesk/biz 1.8.2 (Zammad's own library).
 
-Data: ``shared/calendar-cases/biz-spec-cases.json`` (see its README). Where biz's conventions
+Data: ``tests/fixtures/calendar-cases/biz-spec-cases.json`` (see its README). Where biz's conventions
 differ from ours, we compare in working time rather than wall time:
 
 * ``after`` with a budget that runs out exactly at a closing time (and ``amount == 0`` outside
@@ -8,47 +8,35 @@ differ from ours, we compare in working time rather than wall time:
   instants are equal in working time, so a case passes when our result equals biz's, or lies
   before it with no working time in between. In every case our result must use exactly the
   budget: ``working_time_between(start, ours) == amount``.
-* ``days`` units are skipped: biz keeps the time of day on the Nth business date, our calendar
-  counts working time only (5 working days = 45 working hours).
+* ``days`` units are tested apart: biz keeps the time of day on the Nth business date, while our
+  calendar counts working time only (5 working days = 45 working hours). We rebuild biz's rule
+  from our calendar's open intervals (a business date is one with any open time; the result is
+  the same local time on the Nth business date, moved to the next opening if closed there).
 * DST-gap ranges: none of the 57 cases has one. Our documented choice (a range starting inside a
   spring-forward gap begins at the transition instant, agreeing with biz' ``in_hours?``) is
   tested in tests/test_calendar.py.
 * ``on_holiday``: biz holidays are whole local dates, given to us as ``closed_dates``; an instant
   is "on holiday" when ``holiday_name`` of its local date (calendar zone) is not None.
-
-The shared folder is found at ``<repo>/../shared`` (CI puts ``shared/`` beside the clone) or at
-``$ZAMMAD_SLA_SHARED_DIR``; without it the module is skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from zammad_sla_plugin.calendar import WorkingCalendar
 
-SHARED_DIR = Path(os.environ.get("ZAMMAD_SLA_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
-CASES_FILE = SHARED_DIR / "calendar-cases" / "biz-spec-cases.json"
+CASES_FILE = Path(__file__).resolve().parent / "fixtures" / "calendar-cases" / "biz-spec-cases.json"
 UNITS = {"seconds": timedelta(seconds=1), "minutes": timedelta(minutes=1), "hours": timedelta(hours=1)}
 
-
-def _load_cases() -> list[dict[str, Any]]:
-    if not CASES_FILE.is_file():
-        return []
-    return json.loads(CASES_FILE.read_text(encoding="utf-8"))
-
-
-CASES = _load_cases()
-if not CASES:
-    pytest.skip(
-        f"biz peer cases not found at {CASES_FILE} (set ZAMMAD_SLA_SHARED_DIR to the shared/ folder)",
-        allow_module_level=True,
-    )
+ALL_CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))
+DAY_CASES = [c for c in ALL_CASES if c["kind"] == "after" and c["unit"] == "days"]
+CASES = [c for c in ALL_CASES if c not in DAY_CASES]
 
 _calendars: dict[str, WorkingCalendar] = {}
 
@@ -66,8 +54,9 @@ def calendar_for(schedule: dict[str, Any]) -> WorkingCalendar:
 
 
 def test_case_file_is_complete() -> None:
-    assert len(CASES) == 57
-    assert {c["kind"] for c in CASES} == {"after", "within", "in_hours", "on_holiday"}
+    assert len(ALL_CASES) == 57
+    assert {c["kind"] for c in ALL_CASES} == {"after", "within", "in_hours", "on_holiday"}
+    assert len(DAY_CASES) == 5 and {c["unit"] for c in CASES if c["kind"] == "after"} <= set(UNITS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -76,9 +65,6 @@ def test_biz_case(case: dict[str, Any]) -> None:
     start = datetime.fromisoformat(case["start"])
     kind = case["kind"]
     if kind == "after":
-        if case["unit"] not in UNITS:
-            pytest.skip(f"biz '{case['unit']}' units keep the time of day on the Nth business date; "
-                        "our calendar counts working time only")
         budget = case["amount"] * UNITS[case["unit"]]
         expected = datetime.fromisoformat(case["expected"])
         ours = cal.add_working_time(start, budget)
@@ -97,3 +83,24 @@ def test_biz_case(case: dict[str, Any]) -> None:
         assert (cal.holiday_name_at(start) is not None) is case["expected"]
     else:  # pragma: no cover - a new kind in the data must be handled explicitly
         pytest.fail(f"unknown case kind {kind!r}")
+
+
+def _is_business_date(cal: WorkingCalendar, day: date, zone: ZoneInfo) -> bool:
+    midnight = datetime.combine(day, time(0), zone)
+    return bool(cal.open_intervals(midnight, datetime.combine(day + timedelta(days=1), time(0), zone)))
+
+
+@pytest.mark.parametrize("case", DAY_CASES, ids=[c["id"] for c in DAY_CASES])
+def test_biz_business_days_rule_from_our_open_intervals(case: dict[str, Any]) -> None:
+    """biz's `N days after`: same local time on the Nth business date, then the next opening."""
+    cal = calendar_for(case["schedule"])
+    zone = ZoneInfo(case["schedule"]["time_zone"])
+    start = datetime.fromisoformat(case["start"]).astimezone(zone)
+    day, remaining = start.date(), case["amount"]
+    while remaining:
+        day += timedelta(days=1)
+        remaining -= _is_business_date(cal, day, zone)
+    target = datetime.combine(day, start.timetz().replace(tzinfo=None), zone)
+    if not cal.is_open(target):
+        target = cal.open_intervals(target, target + timedelta(days=14))[0][0]
+    assert target == datetime.fromisoformat(case["expected"])

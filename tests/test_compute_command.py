@@ -95,3 +95,12 @@ def test_bundled_example_through_the_installed_command() -> None:
     statuses = {r["ticket_id"]: r["status"] for r in map(json.loads, completed.stdout.splitlines())}
     assert statuses == {101: "at_risk", 102: "met", 103: "on_track", 104: "breached", 105: "on_track",
                         106: "not_applicable", 107: "on_track", 108: "excluded"}  # fmt: skip
+
+
+def test_deeply_nested_json_is_a_clear_error_for_that_line_only() -> None:
+    deep = '{"ticket": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    result = invoke(line() + "\n" + deep + "\n" + line() + "\n")
+    assert result.exit_code == 2
+    assert "zammad-sla compute: line 2: JSON nested too deeply" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stdout.splitlines()) == 2

@@ -102,14 +102,14 @@ def systemd_unit() -> dict[str, list[str]]:
     return entries
 
 
-def k8s_sidecar() -> dict[str, Any]:
-    values = yaml.safe_load((DEPLOY / "kubernetes" / "values-zammad-sla.yaml").read_text())
-    [container] = values["zammadConfig"]["railsserver"]["sidecars"]
-    return container
-
-
-def k8s_objects() -> list[dict[str, Any]]:
-    return list(yaml.safe_load_all((DEPLOY / "kubernetes" / "zammad-sla.yaml").read_text()))
+def k8s_objects() -> dict[str, dict[str, Any]]:
+    """Every object of the Kubernetes files, by kind (one of each)."""
+    objects: dict[str, dict[str, Any]] = {}
+    for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            assert document["kind"] not in objects, f"two {document['kind']} objects"
+            objects[document["kind"]] = document
+    return objects
 
 
 def interpolated(value: Any) -> set[str]:
@@ -191,29 +191,54 @@ def test_systemd_unit_and_env_file() -> None:
     assert urlsplit(active["ZAMMAD_SLA_PUBLIC_URL"]).port == LISTEN_PORT
 
 
-def test_kubernetes_sidecar() -> None:
-    container = k8s_sidecar()
+def test_kubernetes_runs_beside_zammad_never_inside_its_pods() -> None:
+    objects = k8s_objects()
+    # Our own Deployment and Service; nothing that edits Zammad's Helm release, so a
+    # failing probe of ours can never mark a Zammad pod NotReady.
+    assert set(objects) == {"Secret", "Deployment", "Service"}
+    assert not list((DEPLOY / "kubernetes").glob("values*.y*ml"))
+    deployment, service, secret = objects["Deployment"], objects["Service"], objects["Secret"]
+    pod = deployment["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert not any(key.startswith("app.kubernetes.io/") and "zammad-rails" in str(value) for key, value in labels.items())
+    [container] = pod["spec"]["containers"]
     env = {item["name"]: item for item in container["env"]}
     assert set(env) <= PROGRAM_ENV
     assert container["args"][:2] == ["zammad-sla", "serve"]
     port = load_settings({"ZAMMAD_SLA_LISTEN": env["ZAMMAD_SLA_LISTEN"]["value"]}, require_zammad=False).listen_port
     assert [p["containerPort"] for p in container["ports"]] == [port] == [LISTEN_PORT]
-    assert urlsplit(env["ZAMMAD_URL"]["value"]).hostname == "localhost"  # same pod as the Rails server
+    zammad = urlsplit(env["ZAMMAD_URL"]["value"])
+    assert (zammad.hostname, zammad.port) == ("zammad-railsserver", ZAMMAD_RAILS_PORT)  # the chart's Service
     routes = receiver_get_routes()
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["port"] == port and container[probe]["httpGet"]["path"] in routes
-    secret, service = k8s_objects()
     referenced = {item["valueFrom"]["secretKeyRef"]["key"] for item in env.values() if "valueFrom" in item}
     assert referenced == set(secret["stringData"]) and secret["metadata"]["name"] == "zammad-sla"
     assert [p["targetPort"] for p in service["spec"]["ports"]] == [port]
     public = urlsplit(env["ZAMMAD_SLA_PUBLIC_URL"]["value"])
     assert (public.hostname, public.port) == (service["metadata"]["name"], service["spec"]["ports"][0]["port"])
-    mount = container["volumeMounts"][0]["mountPath"]
-    assert mount == env["ZAMMAD_SLA_DATA_DIR"]["value"]
+    [mount] = container["volumeMounts"]
+    assert mount["mountPath"] == env["ZAMMAD_SLA_DATA_DIR"]["value"]
+    assert mount["name"] in {volume["name"] for volume in pod["spec"]["volumes"]}
+    assert deployment["spec"]["replicas"] == 1 or "ZAMMAD_SLA_REDIS_URL" in env  # replicas share a Redis queue
+
+
+def test_nginx_example_matches_the_receiver() -> None:
+    from webhooks.app import MAX_BODY_BYTES
+
+    text = (DEPLOY / "nginx" / "zammad-sla.conf").read_text()
+    [size] = re.findall(r"client_max_body_size\s+(\d+)m;", text)
+    assert int(size) * 1024 * 1024 == MAX_BODY_BYTES
+    [upstream] = re.findall(r"server\s+127\.0\.0\.1:(\d+);", text)
+    assert int(upstream) == LISTEN_PORT
+    assert re.search(r"client_header_timeout\s+\d+s;", text) and re.search(r"client_body_timeout\s+\d+s;", text)
 
 
 def test_env_file_documents_the_real_defaults() -> None:
     # The commented-out tuning values are the defaults: setting them must change nothing.
     example = env_file()
-    tuning = {k: example[k] for k in ("ZAMMAD_SLA_RECONCILE_SECONDS", "ZAMMAD_SLA_WORKERS", "ZAMMAD_SLA_COALESCE_SECONDS")}
+    tuning = {k: example[k] for k in ("ZAMMAD_SLA_RECONCILE_SECONDS", "ZAMMAD_SLA_WORKERS", "ZAMMAD_SLA_COALESCE_SECONDS",
+                                      "ZAMMAD_SLA_QUEUE_FSYNC")}
     assert load_settings(tuning, require_zammad=False) == load_settings({}, require_zammad=False)

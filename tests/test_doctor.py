@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import requests
 from click.testing import CliRunner, Result
 
 from zammad_sla_plugin.cli import main
@@ -68,15 +67,15 @@ def test_doctor_passes_after_setup(installed: dict[str, str | None]) -> None:
     checks = lines(result)
     assert set(checks) == {
         "Zammad reachable", "API token valid", "token permissions", "priorities mapped", "states known",
-        "attributes", "webhook", "trigger", "signature secret", "clock skew", "queue writable"}
+        "attributes", "tags", "mandatory fields", "webhook", "trigger", "signature secret", "clock skew", "queue writable"}
     assert all(line.startswith("PASS") for line in checks.values()), result.output
-    assert result.output.rstrip().endswith("11 passed, 0 warnings, 0 failed")
+    assert result.output.rstrip().endswith("13 passed, 0 warnings, 0 failed")
 
 
 def test_doctor_before_setup_says_run_setup(env: dict[str, str | None]) -> None:
     result = run(env, "doctor")
     assert result.exit_code == 1
-    assert failing(result) == {"priorities mapped", "attributes", "webhook", "trigger", "signature secret"}
+    assert failing(result) == {"priorities mapped", "attributes", "tags", "webhook", "trigger", "signature secret"}
     assert "fix: run `zammad-sla setup`" in lines(result)["webhook"]
 
 
@@ -126,12 +125,36 @@ def test_unknown_policy_state(installed: dict[str, str | None], tmp_path: Path) 
     assert "pause: 'waiting for customer'" in lines(result)["states known"]
 
 
-def test_missing_permission_is_named(twin: TwinServer, installed: dict[str, str | None]) -> None:
-    # The twin has no permission model: answer like Zammad does for a token without admin.trigger.
-    requests.post(f"{twin.url}/_twin/faults", json={"error_rate": 1, "status": 403, "paths": "/api/v1/triggers$"}, timeout=5)
-    result = run(installed, "doctor")
+def test_missing_permission_is_named(tmp_path: Path) -> None:
+    from zammad_sla_plugin.provision import REQUIRED_PERMISSIONS
+
+    lacking = sorted(set(REQUIRED_PERMISSIONS) - {"admin.trigger", "admin.ticket_priority"})
+    with TwinServer(token=TOKEN, time_scale=0.001, api_permissions=lacking) as server:
+        result = run(sidecar_env(server, tmp_path / "data"), "doctor")
     assert "token permissions" in failing(result) and "trigger" in failing(result)
-    assert "missing admin.trigger (to manage the trigger)" in lines(result)["token permissions"]
+    line = lines(result)["token permissions"]
+    assert "admin.trigger (to manage the trigger)" in line
+    assert "admin.ticket_priority (to create the priorities the policy maps" in line  # seen through a PUT to id 0
+
+
+def test_quiet_mode_off_is_a_warning(installed: dict[str, str | None], tmp_path: Path) -> None:
+    policy_file = tmp_path / "loud.toml"
+    policy_file.write_text(default_policy_text().replace("quiet = true", "quiet = false"))
+    result = run({**installed, "ZAMMAD_SLA_CONFIG": str(policy_file)}, "doctor")
+    # The installed attributes still carry the quiet permission: they drifted from this policy.
+    assert "attributes" in failing(result) and "differs (data_option)" in lines(result)["attributes"]
+    loud = {**installed, "ZAMMAD_SLA_CONFIG": str(policy_file)}
+    assert run(loud, "setup").exit_code == 0
+    after = run(loud, "doctor")
+    assert after.exit_code == 0 and lines(after)["attributes"].startswith("WARN")
+    assert "quiet mode off" in lines(after)["attributes"]
+
+
+def test_signature_fingerprint_missing_is_a_warning(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    [webhook] = api(twin, "GET", "webhooks")
+    api(twin, "PUT", f"webhooks/{webhook['id']}", json={"note": "edited by an admin"})
+    result = run(installed, "doctor")
+    assert lines(result)["signature secret"].startswith("WARN") and "fingerprint" in lines(result)["signature secret"]
 
 
 def test_bad_token_and_unreachable_zammad(installed: dict[str, str | None]) -> None:

@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 from click.testing import CliRunner
 
-from tests.e2e_support import mismatches, notes, our_writes, shown
+from tests.e2e_support import expect, mismatches, notes, our_writes, shown
 from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 from zammad_sla_plugin.policy import load_policy
@@ -131,7 +131,9 @@ def test_own_writes_reach_a_fixpoint_with_zero_further_writes(stack: LocalStack)
     assert our_writes(since, stack.twin.api_login) == []
     # Our own writes never fired the trigger: every delivery came from someone else's change.
     assert stack.twin.deliverer.pending() == 0
-    assert mismatches(stack.admin, ticket_ids, POLICY, stack.twin.clock.now()) == {}
+    # Created Tue 10:00 local, 3 high: 2 h / 8 h business; assigned at 10:10 (first response met).
+    wanted = expect("2026-03-10T15:00:00Z", "2026-03-10T21:00:00Z")
+    assert mismatches(stack.admin, dict.fromkeys(ticket_ids, wanted), POLICY) == {}
 
 
 def test_faults_latency_errors_429_and_outage(stack: LocalStack) -> None:
@@ -154,7 +156,9 @@ def test_faults_latency_errors_429_and_outage(stack: LocalStack) -> None:
     assert 'zammad_sla_evaluations_total{outcome="error"}' in failed_before
     stack.clear_faults()
     stack.settle(timeout=60)
-    assert mismatches(stack.admin, ticket_ids, POLICY, stack.twin.clock.now()) == {}
+    # Created Tue 10:00 local, 3 high: 2 h / 8 h business; at 10:10 nothing is near its warning.
+    wanted = expect("2026-03-10T15:00:00Z", "2026-03-10T21:00:00Z")
+    assert mismatches(stack.admin, dict.fromkeys(ticket_ids, wanted), POLICY) == {}
 
 
 def test_explanation_endpoint_uses_the_callers_zammad_token(stack: LocalStack) -> None:

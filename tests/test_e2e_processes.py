@@ -4,17 +4,19 @@ restart of `zammad-sla serve`, and two `zammad-sla worker` processes sharing a R
 from __future__ import annotations
 
 import os
+import random
 import signal
+import threading
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Iterator
 
 import pytest
 import requests
 
-from tests.e2e_support import mismatches, notes, wait_until
+from tests.e2e_support import after, expect, mismatches, notes, wait_until
 from zammad_sla_plugin.local_stack import AGENT_ID, LocalStack
 from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
 
@@ -54,8 +56,9 @@ def test_escalations_fire_at_the_instant_with_no_update(tmp_path: Path) -> None:
         # at risk at 50 % of 6 s, breached at 6 s: each within a second of its instant
         assert abs(changes["at_risk"] - (created + timedelta(seconds=3))) < timedelta(seconds=1)
         assert abs(changes["breached"] - (created + timedelta(seconds=6))) < timedelta(seconds=1)
-        assert [n["subject"] for n in notes(stack.admin, int(ticket["id"]))] == ["SLA at risk", "SLA breached"]
-        assert stack.admin.ticket_tags(int(ticket["id"])) == ["sla-breached"]
+        # Notes and tags are written after the status: wait for them, not for a moment.
+        wait_until(lambda: [n["subject"] for n in notes(stack.admin, int(ticket["id"]))] == ["SLA at risk", "SLA breached"], timeout=10)
+        wait_until(lambda: stack.admin.ticket_tags(int(ticket["id"])) == ["sla-breached"], timeout=10)
 
 
 class Process:
@@ -107,21 +110,59 @@ def test_sidecar_killed_and_restarted_loses_nothing(tmp_path: Path, processes: l
             return processes[-1]
 
         sidecar = serve()
-        ids = [int(stack.create_ticket(f"Before {n}", "3 high")["id"]) for n in range(8)]
+        # "4 blocker" runs on the 24x7 clock (60 / 360 min), so deadlines follow from created_at alone.
+        tickets = [stack.create_ticket(f"Before {n}", "4 blocker") for n in range(8)]
+        ids = [int(ticket["id"]) for ticket in tickets]
         for ticket_id in ids[:4]:
             stack.agent.update_ticket(ticket_id, {"owner_id": AGENT_ID})
         stack.twin.wait_for_deliveries(10)
         sidecar.kill()  # kill -9 with events queued or being evaluated
         # While it is down, Zammad's webhook attempts fail and (time-scaled) give up.
-        ids += [int(stack.create_ticket(f"While down {n}", "2 normal")["id"]) for n in range(4)]
+        tickets += [stack.create_ticket(f"While down {n}", "4 blocker") for n in range(4)]
+        ids = [int(ticket["id"]) for ticket in tickets]
         stack.agent.update_ticket(ids[5], {"state": "pending reminder"})
         stack.twin.wait_for_deliveries(10)
         lost = {e["ticket_id"] for e in stack.twin.deliverer.entries() if e["attempt"] == 5 and not e["ok"]}
         assert set(ids[8:]) <= lost, "Zammad should have given up on the events sent while we were down"
         serve()  # the restart replays the durable queue and reconciles what Zammad gave up on
-        now = lambda: datetime.now(timezone.utc)  # noqa: E731
+        wanted = {int(t["id"]): expect(after(t, 60), after(t, 360)) for t in tickets}
+        wanted[ids[5]] = expect(after(tickets[5], 60), None, "paused")  # pending reminder pauses resolution
         # Locks the killed process held expire within one 30 s lease.
-        wait_until(lambda: not mismatches(stack.admin, ids, POLICY, now()), timeout=90, interval=0.5)
+        wait_until(lambda: not mismatches(stack.admin, wanted, POLICY), timeout=90, interval=0.5)
+
+
+def test_repeated_kill_9_during_bursts_loses_nothing(tmp_path: Path, processes: list[Process]) -> None:
+    reconcile_seconds = 30
+    rng = random.Random(20261129)
+    with LocalStack(POLICY, tmp_path / "data").start(sidecar=False) as stack:
+        env = {**stack.environ, "ZAMMAD_SLA_RECONCILE_SECONDS": str(reconcile_seconds)}
+
+        def serve() -> Process:
+            processes.append(Process(["serve"], env, tmp_path / "serve.log"))
+            wait_until(lambda: healthy(env["ZAMMAD_SLA_LISTEN"]), timeout=30)
+            return processes[-1]
+
+        tickets = [stack.create_ticket(f"Burst {n}", "2 normal") for n in range(6)]
+        ids = [int(t["id"]) for t in tickets]
+        priorities = ["1 low", "2 normal", "3 high"]
+        for round_ in range(3):
+            sidecar = serve()
+            # A burst of real changes, and kill -9 at a random point of it.
+            killer = threading.Timer(rng.uniform(0.02, 0.5), sidecar.kill)
+            killer.start()
+            for ticket_id in ids * 3:
+                stack.agent.update_ticket(ticket_id, {"priority": rng.choice(priorities)})
+            killer.join()
+            # Real changes while it is down: Zammad gives up delivering them. The last round
+            # raises every ticket to blocker, whose 24x7 deadlines are known by hand.
+            for ticket_id in (ids if round_ == 2 else rng.sample(ids, 2)):
+                stack.agent.update_ticket(ticket_id, {"priority": "4 blocker"})
+            stack.twin.wait_for_deliveries(10)
+        serve()
+        # Right within one reconcile interval of the restart, whatever the kills left behind:
+        # a priority change re-measures from creation, so blocker = created + 60 / + 360 min.
+        wanted = {int(t["id"]): expect(after(t, 60), after(t, 360)) for t in tickets}
+        wait_until(lambda: not mismatches(stack.admin, wanted, POLICY), timeout=reconcile_seconds, interval=0.5)
 
 
 def test_redis_queue_with_two_worker_processes(tmp_path: Path, processes: list[Process], redis_url: str) -> None:
@@ -132,12 +173,14 @@ def test_redis_queue_with_two_worker_processes(tmp_path: Path, processes: list[P
         env = {**stack.environ, "ZAMMAD_SLA_RECONCILE_SECONDS": "3600"}
         for n in range(2):
             processes.append(Process(["worker"], env, tmp_path / f"worker{n}.log"))
-        ids = [int(stack.create_ticket(f"Scaled {n}", "3 high")["id"]) for n in range(12)]
+        tickets = [stack.create_ticket(f"Scaled {n}", "3 high") for n in range(12)]
+        ids = [int(ticket["id"]) for ticket in tickets]
         for ticket_id in ids:  # a burst of events per ticket: coalesced, never evaluated in parallel
             stack.agent.update_ticket(ticket_id, {"owner_id": AGENT_ID})
-            stack.agent.update_ticket(ticket_id, {"priority": "2 normal"})
-        now = lambda: datetime.now(timezone.utc)  # noqa: E731
-        wait_until(lambda: not mismatches(stack.admin, ids, POLICY, now()), timeout=60, interval=0.5)
+            stack.agent.update_ticket(ticket_id, {"priority": "4 blocker"})
+        # Now a blocker, 24x7 from creation (60 / 360 min); assigned, so on track.
+        wanted = {int(t["id"]): expect(after(t, 60), after(t, 360)) for t in tickets}
+        wait_until(lambda: not mismatches(stack.admin, wanted, POLICY), timeout=60, interval=0.5)
         assert all(process.proc.poll() is None for process in processes), "a worker died"
         for ticket_id in ids:
             assert stack.admin.get_ticket(ticket_id)["sla_status"] == "on_track"

@@ -147,6 +147,7 @@ def twin() -> Iterator[TwinServer]:
                 "name": name, "object": "Ticket", "display": name, "active": True, "data_type": kind,
                 "data_option": {"type": "text", "maxlength": 50}})  # fmt: skip
         sidecar.request("POST", "object_manager_attributes_execute_migrations")
+        assert server.wait_until_up()  # Zammad restarts to apply migrations
         yield server
 
 

@@ -46,7 +46,8 @@ def agent_role_id(twin: TwinServer) -> int:
 
 def write_requests(twin: TwinServer, since: int = 0) -> list[str]:
     log = requests.get(f"{twin.url}/_twin/requests", params={"since": since}, timeout=5).json()["requests"]
-    return [f"{r['method']} {r['path']}" for r in log if r["method"] in WRITES]
+    # Writes that changed something: permission probes (PUT .../0) answer 403/404.
+    return [f"{r['method']} {r['path']}" for r in log if r["method"] in WRITES and r["status"] < 400]
 
 
 def request_cursor(twin: TwinServer) -> int:
@@ -63,7 +64,7 @@ def run(env: dict[str, str | None], *args: str, input: str | None = None) -> Res
 def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServer, env: dict[str, str | None]) -> None:
     first = run(env, "setup")
     assert first.exit_code == 0, first.output
-    assert "setup: 15 change(s) applied" in first.output
+    assert "setup: 18 change(s) applied" in first.output
     state = snapshot(twin)
     attributes = {(a["object"], a["name"]): a for a in state["object_manager_attributes"]}
     status = attributes[("Ticket", "sla_status")]
@@ -83,7 +84,10 @@ def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServe
     assert all(not role.get("required") for a in ours for screen in a["screens"].values() for role in screen.values())
     assert "4 blocker" in [p["name"] for p in state["ticket_priorities"]]
     [webhook] = state["webhooks"]
-    assert webhook["endpoint"] == PUBLIC + "/webhooks/zammad" and webhook["signature_token"] == SECRET
+    # Zammad masks the token on every read; the note carries its fingerprint instead.
+    assert webhook["endpoint"] == PUBLIC + "/webhooks/zammad" and webhook["signature_token"] == "**********"
+    assert provision.secret_matches(webhook, SECRET) is True and provision.secret_matches(webhook, "other") is False
+    assert SECRET not in str(webhook)
     [trigger] = state["triggers"]
     assert trigger["perform"] == {"notification.webhook": {"webhook_id": str(webhook["id"])}}
     assert trigger["condition"]["ticket.updated_by_id"] == {"operator": "is not", "pre_condition": "specific", "value": ["3"]}
@@ -93,7 +97,12 @@ def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServe
     assert overviews["SLA breached"]["role_ids"]  # visible to someone
     # Only agents see them: the Agent role from GET /roles, not the API user's Admin role too.
     assert all(o["role_ids"] == [agent_role_id(twin)] for o in overviews.values())
-    [workflow] = state["core_workflows"]
+    workflows = {w["name"]: w for w in state["core_workflows"]}
+    assert set(workflows) == {provision.WORKFLOW_NAME, provision.LIFT_WORKFLOW_NAME}
+    lift = workflows[provision.LIFT_WORKFLOW_NAME]
+    assert lift["condition_selected"] == {"session.id": {"operator": "is", "value": ["3"]}}
+    assert lift["priority"] == provision.LIFT_WORKFLOW_PRIORITY and lift["preferences"] == {"screen": ["edit"]}
+    workflow = workflows[provision.WORKFLOW_NAME]
     assert workflow["name"] == provision.WORKFLOW_NAME and workflow["object"] == "Ticket"
     assert workflow["active"] is True and workflow["changeable"] is True and workflow["priority"] == 500
     assert workflow["preferences"] == {"screen": ["create_middle", "edit"]}
@@ -118,7 +127,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(twin: TwinServer, env: dict[
     assert "create   attribute 'Ticket.sla_status' (select)" in result.output
     assert "create   webhook 'zammad-sla: SLA sidecar' (http://127.0.0.1:8085/webhooks/zammad)" in result.output
     assert "create   core workflow 'zammad-sla: SLA fields read-only' (read-only: sla_first_response_due_at" in result.output
-    assert "dry run: 15 change(s) planned, nothing written" in result.output
+    assert "dry run: 18 change(s) planned, nothing written" in result.output
     assert write_requests(twin, cursor) == []
     assert snapshot(twin) == before
 
@@ -127,10 +136,11 @@ def test_setup_then_uninstall_leaves_zammad_as_before(twin: TwinServer, env: dic
     before = snapshot(twin)
     assert run(env, "setup").exit_code == 0
     assert snapshot(twin) != before
-    assert len(api(twin, "GET", "core_workflows")) == 1
+    assert len(api(twin, "GET", "core_workflows")) == 2
     result = run(env, "uninstall", "--drop-attributes", "--yes")
     assert result.exit_code == 0, result.output
     assert "delete   core workflow 'zammad-sla: SLA fields read-only'" in result.output
+    assert "delete   tag 'sla-breached'" in result.output
     assert snapshot(twin) == before
     assert api(twin, "GET", "core_workflows") == []
     again = run(env, "uninstall", "--drop-attributes", "--yes")
@@ -162,20 +172,21 @@ def test_uninstall_keeps_a_priority_that_tickets_use(twin: TwinServer, env: dict
 def test_setup_repairs_drift(twin: TwinServer, env: dict[str, str | None]) -> None:
     assert run(env, "setup").exit_code == 0
     [webhook] = api(twin, "GET", "webhooks")
-    api(twin, "PUT", f"webhooks/{webhook['id']}", json={"endpoint": "http://old-host/hook", "signature_token": "old"})
+    api(twin, "PUT", f"webhooks/{webhook['id']}", json={"endpoint": "http://old-host/hook"})
     [trigger] = api(twin, "GET", "triggers")
     api(twin, "PUT", f"triggers/{trigger['id']}", json={"active": False})
-    [workflow] = api(twin, "GET", "core_workflows")
+    [workflow] = [w for w in api(twin, "GET", "core_workflows") if w["name"] == provision.WORKFLOW_NAME]
     api(twin, "PUT", f"core_workflows/{workflow['id']}", json={"active": False, "perform": {}})
     status = next(a for a in api(twin, "GET", "object_manager_attributes") if a["name"] == "sla_status")
     api(twin, "PUT", f"object_manager_attributes/{status['id']}", json={
         "object": "Ticket", "name": "sla_status", "display": "Renamed", "data_type": "select", "position": 3000,
         "data_option": {**status["data_option"], "options": {"on_track": "On track"}}, "screens": status["screens"]})
     api(twin, "POST", "object_manager_attributes_execute_migrations")
+    assert twin.wait_until_up()
     result = run(env, "setup")
     assert result.exit_code == 0, result.output
     assert "update   attribute 'Ticket.sla_status' (display; data_option)" in result.output
-    assert "update   webhook 'zammad-sla: SLA sidecar' (endpoint; signature_token)" in result.output
+    assert "update   webhook 'zammad-sla: SLA sidecar' (endpoint)" in result.output
     assert "update   trigger 'zammad-sla: notify SLA sidecar' (active)" in result.output
     assert "update   core workflow 'zammad-sla: SLA fields read-only' (perform; active)" in result.output
     assert "old" not in result.output.replace("old-host", "")  # secrets are never printed
@@ -183,8 +194,19 @@ def test_setup_repairs_drift(twin: TwinServer, env: dict[str, str | None]) -> No
     status = next(a for a in api(twin, "GET", "object_manager_attributes") if a["name"] == "sla_status")
     assert status["display"] == "SLA status" and len(status["data_option"]["options"]) == 7
     assert status["position"] == 3000  # the admin's ordering is kept
-    [workflow] = api(twin, "GET", "core_workflows")
+    [workflow] = [w for w in api(twin, "GET", "core_workflows") if w["name"] == provision.WORKFLOW_NAME]
     assert workflow["active"] is True and len(workflow["perform"]) == 3
+
+
+def test_a_rotated_secret_is_written_and_never_printed(twin: TwinServer, env: dict[str, str | None]) -> None:
+    assert run(env, "setup").exit_code == 0
+    rotated = {**env, "ZAMMAD_SLA_WEBHOOK_SECRET": "rotated-signing-secret"}
+    result = run(rotated, "setup")
+    assert result.exit_code == 0, result.output
+    assert "update   webhook 'zammad-sla: SLA sidecar' (signature_token)" in result.output
+    assert "rotated-signing-secret" not in result.output
+    assert "setup: nothing to do" in run(rotated, "setup").output
+    assert run(rotated, "doctor").exit_code == 0
 
 
 def test_a_wrong_data_type_is_a_conflict_and_the_rest_is_set_up(twin: TwinServer, env: dict[str, str | None]) -> None:
@@ -192,6 +214,7 @@ def test_a_wrong_data_type_is_a_conflict_and_the_rest_is_set_up(twin: TwinServer
         "object": "Ticket", "name": "sla_kind", "display": "Kind", "data_type": "input",
         "data_option": {"type": "text", "maxlength": 50}})
     api(twin, "POST", "object_manager_attributes_execute_migrations")
+    assert twin.wait_until_up()
     result = run(env, "setup")
     assert result.exit_code == 1
     assert "conflict attribute 'Ticket.sla_kind' (is input, needs select" in result.output
@@ -279,9 +302,13 @@ def test_core_workflow_is_skipped_with_the_reason(twin: TwinServer, env: dict[st
     missing = run(env, "setup", "--dry-run")
     assert "skip     core workflow 'zammad-sla: SLA fields read-only' (this Zammad has no core workflows" in missing.output
     requests.post(f"{twin.url}/_twin/faults", json={"error_rate": 1, "status": 403, "paths": "core_workflows"}, timeout=5)
+    cursor = request_cursor(twin)
     forbidden = run(env, "setup")
-    assert forbidden.exit_code == 0
-    assert "(the token lacks admin.core_workflow; SLA fields stay editable)" in forbidden.output
+    # Without admin.core_workflow our writes could be blocked by mandatory fields: a missing
+    # permission, named before anything is changed.
+    assert forbidden.exit_code == 1
+    assert "admin.core_workflow: needed to manage the read-only and mandatory-field workflows" in forbidden.output
+    assert "nothing was changed" in forbidden.output and write_requests(twin, cursor) == []
 
 
 def test_desired_workflow_marks_the_computed_fields_read_only() -> None:

@@ -1,18 +1,20 @@
 """Tests for zammad_sla_plugin.queue on real SQLite files (and Redis when available).
 
 Consumers run in-process with a fast scheduler tick; waits poll for a condition
-with a generous deadline, and "nothing more happened" checks wait a fixed,
-small multiple of the relevant window.
+with a generous deadline, and "nothing more happened" checks wait until the queue
+is idle (`Activity`): nothing scheduled, nothing ready, nothing running.
 """
 
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -88,6 +90,47 @@ class Recorder:
             return [t for tid, t in self.calls if tid == ticket_id]
 
 
+class Activity:
+    """Counts tasks a consumer took off the queue and finished (hooks on the huey instance)."""
+
+    def __init__(self, hub: huey.Huey) -> None:
+        self.hub = hub
+        self.started = self.finished = 0
+        self._lock = threading.Lock()
+        dequeue, execute = hub.dequeue, hub.execute
+
+        def counted_dequeue() -> object:
+            task = dequeue()
+            if task is not None:
+                with self._lock:
+                    self.started += 1
+            return task
+
+        def counted_execute(task: object, *args: object, **kwargs: object) -> object:
+            try:
+                return execute(task, *args, **kwargs)
+            finally:
+                with self._lock:
+                    self.finished += 1
+
+        hub.dequeue, hub.execute = counted_dequeue, counted_execute  # type: ignore[method-assign]
+
+    def idle(self) -> bool:
+        """Nothing scheduled, ready or running. Counters are read before and after the
+        storage, so a task created by a task finishing meanwhile cannot slip through."""
+        with self._lock:
+            before = (self.started, self.finished)
+        scheduled, ready = self.hub.scheduled_count(), self.hub.pending_count()
+        with self._lock:
+            after = (self.started, self.finished)
+        return before == after and before[0] == before[1] and scheduled == 0 and ready == 0
+
+
+def wait_idle(queue: TicketQueue, timeout: float = 5.0) -> None:
+    activity: Activity = queue.activity  # type: ignore[attr-defined]
+    assert wait_until(activity.idle, timeout), "the queue did not become idle"
+
+
 # -- backends (the redis_url fixture lives in conftest.py) ---------------------------
 @pytest.fixture(params=["sqlite", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
@@ -117,6 +160,7 @@ def make_queue(backend: dict[str, str]) -> Iterator[Callable[..., tuple[TicketQu
         options.setdefault("coalesce_seconds", 0.2)
         options.setdefault("metrics", Metrics())
         queue = TicketQueue(make_huey(backend), recorder, **options)  # type: ignore[arg-type]
+        queue.activity = Activity(queue.huey)  # type: ignore[attr-defined]
         handle = start_consumer(queue.huey, workers, **FAST) if consume else None
         if handle is not None:
             handles.append(handle)
@@ -153,7 +197,7 @@ def test_coalescing_many_events_one_evaluation(make_queue) -> None:
     assert results == [True] * 10
     assert queue.is_pending(11)
     assert wait_until(lambda: rec.count(11) >= 1)
-    time.sleep(0.6)  # two more windows: nothing else may run
+    wait_idle(queue)  # nothing else may run
     assert rec.count() == 1
     assert not queue.is_pending(11)
     assert counter(queue.metrics, "zammad_sla_evaluations_total", outcome="ok") == 1
@@ -177,34 +221,17 @@ def test_duplicate_delivery_is_ignored(make_queue) -> None:
     assert not queue.is_pending(6)
 
 
-def test_failed_enqueue_does_not_burn_the_delivery_id(make_queue, monkeypatch: pytest.MonkeyPatch) -> None:
-    queue, rec, _ = make_queue(consume=False)
-
-    def broken(ticket_id: int, *, delay: float) -> None:
-        raise OSError("disk full")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(queue, "_request_evaluation", broken)
-        with pytest.raises(OSError):
-            queue.submit(8, "retried-by-zammad")
+def test_failed_submit_writes_nothing(tmp_path: Path) -> None:
+    queue = TicketQueue(build_huey(data_dir=tmp_path), lambda t: None, coalesce_seconds=0.2)
+    conn = queue.huey.storage.conn
+    conn.execute("create temp trigger full before insert on schedule begin select raise(abort, 'disk full'); end")
+    with pytest.raises(sqlite3.DatabaseError):
+        queue.submit(8, "retried-by-zammad")
+    assert not queue.is_pending(8) and queue.huey.get("delivery:retried-by-zammad", peek=True) is None
+    conn.execute("drop trigger full")
     # Zammad retries the unacknowledged delivery: it must be queued, not dropped.
     assert queue.submit(8, "retried-by-zammad") is True
-    assert queue.is_pending(8)
-
-
-def test_failed_enqueue_leaves_no_pending_marker(make_queue, monkeypatch: pytest.MonkeyPatch) -> None:
-    queue, rec, _ = make_queue(consume=False)
-
-    def broken(ticket_id: int, **kwargs: object) -> None:
-        raise OSError("disk full")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(queue, "_enqueue_evaluation", broken)
-        with pytest.raises(OSError):
-            queue.submit(9, "d")
-    assert not queue.is_pending(9)
-    assert queue.submit(9, "d") is True
-    assert queue.scheduled() == 1
+    assert queue.is_pending(8) and queue.scheduled() == 1
 
 
 def test_event_during_evaluation_triggers_another(make_queue) -> None:
@@ -251,10 +278,17 @@ def test_failure_gives_up_after_max_retries(make_queue, caplog: pytest.LogCaptur
     queue.submit(42)
     m = queue.metrics
     assert wait_until(lambda: counter(m, "zammad_sla_evaluations_total", outcome="gave_up") == 1)
-    time.sleep(0.2)
+    wait_idle(queue)
     assert rec.count(42) == 3  # first attempt + 2 retries
     assert counter(m, "zammad_sla_evaluations_total", outcome="error") == 2
-    assert any("giving up" in r.getMessage() for r in caplog.records)
+    failures = [r for r in caplog.records if r.name == "zammad_sla_plugin.queue" and "evaluation failed" in r.getMessage()]
+    # One line per failed attempt, with ticket, attempt and reason; no traceback above debug.
+    assert [r.getMessage() for r in failures if r.levelno > logging.DEBUG] == [
+        "ticket 42: evaluation failed (attempt 1): ConnectionError: zammad down; retrying in 0.0s",
+        "ticket 42: evaluation failed (attempt 2): ConnectionError: zammad down; retrying in 0.0s",
+        "ticket 42: evaluation failed (attempt 3): ConnectionError: zammad down; giving up (reconcile will pick it up)",
+    ]
+    assert all(r.exc_info is None for r in failures if r.levelno > logging.DEBUG)
 
 
 def test_retry_skipped_when_a_later_evaluation_succeeded(make_queue) -> None:
@@ -264,7 +298,7 @@ def test_retry_skipped_when_a_later_evaluation_succeeded(make_queue) -> None:
     assert wait_until(lambda: rec.count(43) == 1)
     queue.submit(43)  # a new event, evaluated before the retry is due
     assert wait_until(lambda: rec.count(43) == 2)
-    time.sleep(0.8)  # the retry fires and sees the newer success
+    wait_idle(queue)  # the retry fires and sees the newer success
     assert rec.count(43) == 2
 
 
@@ -286,7 +320,7 @@ def test_next_check_fires_at_eta(make_queue) -> None:
     fired = time.time()
     assert fired >= eta["at"].timestamp() - 0.01
     assert fired - eta["at"].timestamp() < 1.0
-    time.sleep(0.3)
+    wait_idle(queue)
     assert rec.count(51) == 2
     assert queue.next_check(51) is None  # the second evaluation wanted no check
 
@@ -315,14 +349,28 @@ def test_naive_next_check_is_reported_not_scheduled(make_queue) -> None:
     assert counter(queue.metrics, "zammad_sla_evaluations_total", outcome="bad_next_check") == 1
 
 
-def test_stale_pending_marker_is_recovered(make_queue) -> None:
-    now = [1000.0]
-    queue, rec, _ = make_queue(consume=False, stale_pending_seconds=60, clock=lambda: now[0])
-    # A crash between marking and enqueueing leaves a marker without a task.
+def test_orphaned_marker_and_lock_are_recovered_at_start(make_queue) -> None:
+    queue, rec, _ = make_queue(consume=False, lock_lease_seconds=0.3)
+    # A process killed after taking tasks off the queue: ticket 71 had not started
+    # (marker left), ticket 72 was being evaluated (its lease lock left).
     queue.huey.put("pending:71", 900.0)
-    queue.submit(71)
-    assert queue.scheduled() == 1
-    queue.submit(71)  # marker is fresh now: coalesced
+    assert LeaseLock(queue.huey, "ticket-72", 0.3).acquire()
+    queue.submit(73)  # a healthy pending ticket with its task
+    assert queue.submit(71) is True and queue.scheduled() == 1  # coalesced into the (lost) task
+    assert queue.recover_orphans() == 2
+    assert queue.recover_orphans() == 0  # their tasks exist now
+    handle = start_consumer(queue.huey, 2, **FAST)
+    try:
+        assert wait_until(lambda: rec.count(71) == 1 and rec.count(72) == 1 and rec.count(73) == 1)
+        assert not queue.is_pending(71)
+    finally:
+        handle.stop(timeout=5)
+
+
+def test_forced_submit_is_never_held_back_by_a_marker(make_queue) -> None:
+    queue, rec, _ = make_queue(consume=False)
+    queue.huey.put("pending:74", 900.0)  # whatever a crash left behind
+    assert queue.submit(74, force=True) is True
     assert queue.scheduled() == 1
 
 
@@ -340,9 +388,12 @@ def test_periodic_job_runs_and_restart_replaces_chain(make_queue) -> None:
     runs: list[float] = []
     queue.schedule_reconcile(lambda: runs.append(time.monotonic()), 0.2)
     queue.schedule_reconcile(lambda: runs.append(time.monotonic()), 0.2)  # e.g. a restart
-    time.sleep(1.05)
-    # One chain: ~1 immediate run + 5 periods; two live chains would give ~12.
-    assert 3 <= len(runs) <= 8, runs
+    assert wait_until(lambda: len(runs) >= 4)
+    # One chain: runs a period apart (two live chains would interleave closer).
+    gaps = [b - a for a, b in zip(runs[1:], runs[2:])]
+    assert all(gap >= 0.2 - 0.02 for gap in gaps), gaps
+    live = [t for t in (*queue.huey.scheduled(), *queue.huey.pending()) if t.name == TicketQueue.TASK_PERIODIC]
+    assert len(live) <= 1
     assert counter(queue.metrics, "zammad_sla_periodic_runs_total", job="reconcile", outcome="ok") == len(runs)
 
 
@@ -398,10 +449,70 @@ def test_live_holder_keeps_its_lease_by_heartbeat(make_queue) -> None:
     rec.hold = 1.0
     queue.submit(31)
     assert wait_until(lambda: rec.count(31) == 1)
-    time.sleep(0.6)  # two leases later
+    first = lease_end(queue, "ticket-31")
+    assert wait_until(lambda: (lease_end(queue, "ticket-31") or 0) > first + 0.3)  # renewed past its first lease
+    assert time.time() > first  # the first lease is over, the lock is still held
     assert not LeaseLock(queue.huey, "ticket-31", 0.3).acquire()
     assert wait_until(lambda: LeaseLock(queue.huey, "ticket-31", 0.3).acquire(), 3)
     assert rec.max_in_flight == 1
+
+
+def lease_end(queue: TicketQueue, name: str) -> float | None:
+    value = queue.huey.get(f"{queue.huey.name}.lock.{name}", peek=True)
+    return value["expires"] if value else None
+
+
+def test_renew_after_release_never_recreates_the_lock(make_queue, caplog: pytest.LogCaptureFixture) -> None:
+    queue, _, _ = make_queue(consume=False)
+    hub = queue.huey
+    lock = LeaseLock(hub, "ticket-33", 10)
+    assert lock.acquire()
+    # The race: the heartbeat read the lock as ours, then the holder released it.
+    real_get, raced = hub.get, []
+
+    def racing_get(key: str, peek: bool = False) -> object:
+        value = real_get(key, peek=peek)
+        if key == lock.key and not raced:
+            raced.append(1)
+            lock.release()
+        return value
+
+    hub.get = racing_get  # type: ignore[method-assign]
+    try:
+        lock.renew()
+    finally:
+        hub.get = real_get  # type: ignore[method-assign]
+    if not raced:  # renew did not read the lock: release once, as the holder does
+        lock.release()
+    assert not hub.is_locked("ticket-33")
+    assert LeaseLock(hub, "ticket-33", 10).acquire()  # the next evaluation does not wait for a lease
+
+
+def test_renew_and_release_race_across_threads(make_queue, caplog: pytest.LogCaptureFixture) -> None:
+    queue, _, _ = make_queue(consume=False)
+    locks = [LeaseLock(queue.huey, "ticket-34", 10) for _ in range(50)]
+    stop = threading.Event()
+    current: list[LeaseLock] = []
+    lost: list[str] = []
+
+    def heartbeat() -> None:
+        while not stop.is_set():
+            for lock in list(current):
+                if not lock.renew():
+                    lost.append(lock.name)
+
+    thread = threading.Thread(target=heartbeat)
+    thread.start()
+    try:
+        for lock in locks:  # each taken right after the previous one's release: never blocked
+            assert lock.acquire()
+            current[:] = [lock]
+            lock.release()
+    finally:
+        stop.set()
+        thread.join()
+    assert not queue.huey.is_locked("ticket-34") and lost == []
+    assert not [r for r in caplog.records if "taken over" in r.getMessage()]
 
 
 def test_dead_holder_blocks_for_one_lease_only(make_queue) -> None:
@@ -411,6 +522,17 @@ def test_dead_holder_blocks_for_one_lease_only(make_queue) -> None:
     queue.submit(32)
     assert wait_until(lambda: rec.count(32) == 1, 5)
     assert 0.4 <= rec.times(32)[0] - started < 3.0
+
+
+def test_queue_fsync_setting_chooses_sqlite_synchronous(tmp_path: Path) -> None:
+    from zammad_sla_plugin.settings import load_settings
+
+    for value, level in (("on", 2), ("off", 1), (None, 1)):  # FULL = 2, NORMAL = 1
+        env = {"ZAMMAD_SLA_DATA_DIR": str(tmp_path / str(value))}
+        if value is not None:
+            env["ZAMMAD_SLA_QUEUE_FSYNC"] = value
+        hub = build_huey(load_settings(env, require_zammad=False))
+        assert hub.storage.conn.execute("pragma synchronous").fetchone()[0] == level
 
 
 # -- in-process consumer --------------------------------------------------------------------
@@ -462,6 +584,83 @@ def test_enqueued_job_survives_kill_9(tmp_path: Path) -> None:
         assert wait_until(lambda: rec.count(4242) == 1)
     finally:
         handle.stop(timeout=5)
+
+
+# Runs in a subprocess: SIGKILL itself at the commit of the first transaction that
+# writes a task (`target`: "schedule" for a submit, "task" for the scheduler's move).
+KILL_AT_COMMIT = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from zammad_sla_plugin.queue import TicketQueue, build_huey, _PreciseScheduler
+    data_dir, step, target = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    class Cursor:
+        def __init__(self, cursor, conn):
+            self._cursor, self._conn = cursor, conn
+        def execute(self, sql, *args):
+            if sql.lstrip().lower().startswith("insert into " + target):
+                self._conn.armed = True
+            return self._cursor.execute(sql, *args)
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+    class Connection:
+        armed = False
+        def __init__(self, conn):
+            self._conn = conn
+        def cursor(self):
+            return Cursor(self._conn.cursor(), self)
+        def commit(self):
+            if self.armed:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return self._conn.commit()
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    queue = TicketQueue(build_huey(data_dir=data_dir), lambda t: None, coalesce_seconds=0.01)
+    if step == "submit":
+        queue.huey.storage._conn = Connection(queue.huey.storage.conn)
+        queue.submit(4243, "delivery-y")
+    else:
+        for ticket in range(1, 6):
+            queue.submit(ticket)
+        time.sleep(0.05)
+        queue.huey.storage._conn = Connection(queue.huey.storage.conn)
+        scheduler = _PreciseScheduler(huey=queue.huey, stop_flag=None, interval=1, periodic=False)
+        scheduler.loop()
+    print("not killed", flush=True)
+    """
+)
+
+
+def _killed_at_commit(data_dir: Path, step: str, target: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT_COMMIT, str(data_dir), step, target], capture_output=True, text=True,
+        cwd=REPO_ROOT, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+
+
+def test_kill_9_inside_a_submit_leaves_no_orphaned_marker(tmp_path: Path) -> None:
+    _killed_at_commit(tmp_path, "submit", "schedule")
+    rec = Recorder()
+    queue = TicketQueue(build_huey(data_dir=tmp_path), rec, coalesce_seconds=0.01)
+    # Not acknowledged, so Zammad retries the delivery: it must queue a task, not
+    # coalesce into a marker whose task never got written.
+    assert queue.submit(4243, "delivery-y") is True
+    handle = start_consumer(queue.huey, 1, **FAST)
+    try:
+        assert wait_until(lambda: rec.count(4243) == 1, 3)
+    finally:
+        handle.stop(timeout=5)
+
+
+def test_kill_9_while_moving_due_tasks_loses_none(tmp_path: Path) -> None:
+    _killed_at_commit(tmp_path, "schedule", "task")
+    hub = build_huey(data_dir=tmp_path)
+    TicketQueue(hub, lambda t: None)
+    tickets = sorted(task.args[0] for task in (*hub.scheduled(), *hub.pending()))
+    assert tickets == [1, 2, 3, 4, 5]
 
 
 CONSUMER_PROCESS = textwrap.dedent(

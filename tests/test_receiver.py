@@ -18,7 +18,7 @@ from zammad_sla_plugin.metrics import Metrics
 from zammad_sla_plugin.queue import TicketQueue, build_huey
 
 SECRET = b"s3cret-token"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "zammad"
+DOCS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "zammad" / "docs-examples"
 
 
 class SpyQueue:
@@ -82,7 +82,7 @@ def test_valid_webhook_is_queued(client: FlaskClient, spy: SpyQueue, metrics: Me
 
 
 def test_real_documented_default_payload_is_accepted(client: FlaskClient, spy: SpyQueue) -> None:
-    body = (SHARED / "docs-examples" / "default_payload_admin_docs_example.json").read_bytes()
+    body = (DOCS_EXAMPLES / "default_payload_admin_docs_example.json").read_bytes()
     expected = json.loads(body)["ticket"]["id"]
     resp = post(client, body)
     assert resp.status_code == 202 and resp.get_json()["ticket_id"] == expected

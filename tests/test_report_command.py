@@ -75,6 +75,7 @@ def seed(twin: TwinServer) -> dict[str, int]:
         api.call("POST", "/object_manager_attributes", name=name, object="Ticket", display=name, active=True,
                  data_type="input", data_option={"type": "text", "maxlength": 50})
     api.call("POST", "/object_manager_attributes_execute_migrations")
+    assert twin.wait_until_up()  # Zammad restarts to apply migrations
     api.call("POST", "/ticket_priorities", name="5 odd")
     acme = int(api.call("POST", "/organizations", name="Acme")["id"])
     zeta = int(api.call("POST", "/organizations", name="Zeta")["id"])
@@ -160,7 +161,18 @@ def test_json_report_figures(twin: TwinServer) -> None:
     assert doc["report"]["organization"] is None
     assert [e["ticket_id"] for e in doc["errors"]] == [ids["T11"]] and "'5 odd'" in doc["errors"][0]["error"]
     assert f"ticket {ids['T11']} skipped" in result.stderr
-    assert "searching tickets" in result.stderr  # the progress bar went to stderr
+    assert "fetching history" in result.stderr  # the progress bar went to stderr
+
+
+@pytest.mark.parametrize("concurrency", ["1", "5"])
+def test_same_report_at_any_concurrency(twin: TwinServer, concurrency: str) -> None:
+    reference = json.loads(run(twin, *MARCH, "--format", "json", "--no-progress").stdout)
+    result = run(twin, *MARCH, "--format", "json", "--no-progress", "--concurrency", concurrency)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    for document in (doc, reference):
+        document["report"].pop("generated_at")
+    assert doc == reference
 
 
 def test_organization_filter(twin: TwinServer) -> None:
@@ -214,6 +226,8 @@ def test_html_report_is_self_contained(twin: TwinServer, tmp_path: Path) -> None
     (("--to", "2026-04-01"), "Missing option '--from'"),
     ((*MARCH, "--format", "pdf"), "Invalid value for '--format'"),
     ((*MARCH, "--organization", " "), "must not be empty"),
+    ((*MARCH, "--concurrency", "0"), "Invalid value for '--concurrency'"),
+    ((*MARCH, "--concurrency", "33"), "Invalid value for '--concurrency'"),
 ])  # fmt: skip
 def test_bad_arguments_exit_2(args: tuple[str, ...], message: str) -> None:
     result = run(None, *args, env={"ZAMMAD_URL": "http://127.0.0.1:9"})

@@ -3,6 +3,8 @@ faults, auth and pagination."""
 
 from __future__ import annotations
 
+import time
+
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -38,6 +40,17 @@ class Api:
         response = self.session.request(method, self.url + "/api/v1" + path, timeout=5, **kwargs)
         assert response.status_code == expect, response.text
         return response.json() if response.content else None
+
+    def migrate(self) -> None:
+        """Execute migrations, then wait out Zammad's restart (auto_shutdown)."""
+        self.call("POST", "/object_manager_attributes_execute_migrations", json={})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = requests.get(self.url + "/_twin/restarts", timeout=5).json()
+            if not status["down"] and not status["stale_columns"]:
+                return
+            time.sleep(0.002)
+        raise AssertionError("twin did not come back after migrations")
 
     def ticket(self, **extra: Any) -> dict[str, Any]:
         payload = {"title": "Printer", "group": "Users", "customer_id": "guess:c@example.com",
@@ -95,7 +108,7 @@ def test_custom_attribute_lifecycle(api: Api) -> None:
     assert attribute["to_create"] is True and attribute["to_migrate"] is True and attribute["editable"] is True
     dropped = api.call("PUT", f"/tickets/{ticket['id']}", json={"vendor_sla_due": "2026-03-11T08:00:00Z"})
     assert "vendor_sla_due" not in dropped
-    api.call("POST", "/object_manager_attributes_execute_migrations", json={})
+    api.migrate()
     shown = api.call("GET", f"/object_manager_attributes/{attribute['id']}")
     assert shown["to_create"] is False and shown["to_migrate"] is False
     assert api.call("GET", f"/tickets/{ticket['id']}")["vendor_sla_due"] is None
@@ -126,7 +139,7 @@ def test_datetime_past_rule(api: Api) -> None:
     api.call("POST", "/object_manager_attributes", 201, json={
         "name": "deadline", "object": "Ticket", "display": "Deadline", "data_type": "datetime",
         "data_option": {"future": True, "past": False}})
-    api.call("POST", "/object_manager_attributes_execute_migrations", json={})
+    api.migrate()
     ticket = api.ticket()
     body = api.call("PUT", f"/tickets/{ticket['id']}", 422, json={"deadline": "2020-01-01T00:00:00Z"})
     assert body["error"] == "Deadline does not allow past dates."
@@ -138,7 +151,7 @@ def test_organization_custom_attribute(api: Api) -> None:
         "name": "vendor_sla_tier", "object": "Organization", "display": "Tier", "data_type": "select",
         "data_option": {"options": {"gold": "Gold"}, "default": ""}})
     assert "vendor_sla_tier" not in api.call("PUT", f"/organizations/{org['id']}", json={"vendor_sla_tier": "gold"})
-    api.call("POST", "/object_manager_attributes_execute_migrations", json={})
+    api.migrate()
     assert api.call("PUT", f"/organizations/{org['id']}", json={"vendor_sla_tier": "gold"})["vendor_sla_tier"] == "gold"
 
 

@@ -21,13 +21,28 @@ object with a compatible JSON type (null is compatible with anything; int and fl
 each recorded element must match some twin element, and a non-empty recorded collection
 needs a non-empty twin one. `preferences` is free-form and only type-checked. Recorded
 request bodies are replayed with recorded ids mapped to twin fixtures and names made unique.
+
+Value rules, wherever the recording pins a value down independently of the installation:
+- echo: a request field the recorded response returned unchanged must come back from the twin
+  as the value the replay sent (names, titles, emails, flags, ids);
+- errors: `error` and `error_human` of 4xx bodies equal the recorded text, with the recorded
+  id replaced by the one the replay asked for;
+- scalar bodies (e.g. `true` from tags/add) are equal;
+- pagination: a recorded full page (`per_page` items) must be a full page in the twin too;
+- names Zammad installs by default and the replay's fixtures reproduce (state "new", priority
+  "2 normal", group "Users", no owner "-"; article sender "Agent", type "note", content type
+  "text/plain") are equal.
+Where a recording cannot be reproduced by the replay, the exchange is listed in
+`KNOWN_DIFFERENCES` with the reason; the test checks the difference is still there.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -280,8 +295,103 @@ def _replay_link(api: Client, exchange: Exchange, query: dict[str, str], body: A
     return api.raw("GET", exchange.path, {**query, "link_object_value": str(source["id"])})
 
 
+# ----------------------------------------------------------------------------- values
+# Values the replay's fixtures reproduce: a fresh ticket of the default group and priority, no
+# owner; articles an agent posts as notes.
+FIXTURE_VALUES = {
+    "ticket": {"state": "new", "priority": "2 normal", "group": "Users", "owner": "-"},
+    "article": {"sender": "Agent", "type": "note", "content_type": "text/plain"},
+}
+# Recorded values the replay cannot reproduce: exchange source -> why.
+KNOWN_DIFFERENCES = {
+    "test_tickets/test_lazy_attribute_caching.log#1": "Zammad's welcome ticket 1 had been opened and assigned; the replay's ticket is new",
+    "test_tickets/test_ticket_merge.log#8": "the recorded ticket was merged; the twin does not implement ticket_merge",
+}
+
+
+def _sent(response: requests.Response) -> tuple[str, Any]:
+    """The path and JSON body the replay actually sent."""
+    body = response.request.body
+    return urlsplit(response.request.url or "").path, json.loads(body) if body else None
+
+
+def _kind_of(record: dict[str, Any]) -> str | None:
+    if "number" in record and "title" in record:
+        return "ticket"
+    if "sender" in record and "ticket_id" in record:
+        return "article"
+    return None
+
+
+def _records(body: Any) -> list[Any]:
+    return body if isinstance(body, list) else [body]
+
+
+def value_problems(exchange: Exchange, response: requests.Response) -> list[str]:
+    """Where the twin's values differ from those the recording pins down (see the module doc)."""
+    recorded, actual = exchange.response_json, response.json() if response.content else None
+    sent_path, sent_body = _sent(response)
+    problems: list[str] = []
+    if isinstance(recorded, (bool, int, str)) and recorded != actual:
+        problems.append(f"$: recorded {recorded!r}, twin {actual!r}")
+    if exchange.status >= 400 and isinstance(recorded, dict) and isinstance(actual, dict):
+        recorded_id, sent_id = exchange.path.rsplit("/", 1)[-1], sent_path.rsplit("/", 1)[-1]
+        for key in ("error", "error_human"):
+            want = str(recorded.get(key)).replace(f"'id'={recorded_id}", f"'id'={sent_id}")
+            if actual.get(key) != want:
+                problems.append(f"$.{key}: expected {want!r}, twin {actual.get(key)!r}")
+    if isinstance(exchange.request_json, dict) and isinstance(recorded, dict) and isinstance(actual, dict):
+        for key, value in exchange.request_json.items():
+            if recorded.get(key) == value and actual.get(key) != sent_body.get(key):
+                problems.append(f"$.{key}: sent {sent_body.get(key)!r}, twin echoed {actual.get(key)!r}")
+    per_page = int(exchange.query.get("per_page", 0))
+    if isinstance(recorded, list) and per_page and len(recorded) == per_page and len(actual or []) != per_page:
+        problems.append(f"$: recorded a full page of {per_page}, twin {len(actual or [])}")
+    pairs = list(zip(_records(recorded), _records(actual)))
+    for index, (want_record, have_record) in enumerate(pairs):
+        if not isinstance(want_record, dict) or not isinstance(have_record, dict):
+            continue
+        for key, value in FIXTURE_VALUES.get(_kind_of(want_record) or "", {}).items():
+            if key in want_record and want_record[key] != have_record.get(key):
+                problems.append(f"$[{index}].{key}: recorded {want_record[key]!r}, twin {have_record.get(key)!r}")
+            elif key in want_record and want_record[key] != value:
+                problems.append(f"$[{index}].{key}: recorded {want_record[key]!r}, not the fixture's {value!r}")
+    return problems
+
+
+def _response(method: str, path: str, sent: Any, body: Any) -> requests.Response:
+    response = requests.Response()
+    response.request = requests.Request(method, f"http://twin{path}", json=sent).prepare()
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def _exchange(method: str, path: str, request: Any, status: int, body: Any, query: dict[str, str] | None = None) -> Exchange:
+    return Exchange("x.log#0", method, path, query or {}, request, status, body, False)
+
+
+def test_value_checker_catches_differences() -> None:
+    echo = _exchange("POST", "/api/v1/groups", {"name": "a", "note": "n"}, 201, {"name": "a", "note": "n", "id": 4})
+    assert value_problems(echo, _response("POST", "/api/v1/groups", {"name": "b", "note": "n"}, {"name": "b", "note": "n"})) == []
+    assert value_problems(echo, _response("POST", "/api/v1/groups", {"name": "b", "note": "n"}, {"name": "a", "note": "n"})) == [
+        "$.name: sent 'b', twin echoed 'a'"]
+    missing = _exchange("GET", "/api/v1/tickets/6", None, 404, {"error": "Couldn't find Ticket with 'id'=6",
+                                                                "error_human": "Couldn't find Ticket with 'id'=6"})
+    twin_404 = {"error": "Couldn't find Ticket with 'id'=99", "error_human": "Not found"}
+    assert value_problems(missing, _response("GET", "/api/v1/tickets/99", None, twin_404)) == [
+        "$.error_human: expected \"Couldn't find Ticket with 'id'=99\", twin 'Not found'"]
+    page = _exchange("GET", "/api/v1/users", None, 200, [{"id": 1}, {"id": 2}], {"per_page": "2"})
+    assert value_problems(page, _response("GET", "/api/v1/users", None, [{"id": 1}])) == ["$: recorded a full page of 2, twin 1"]
+    ticket = _exchange("GET", "/api/v1/tickets/1", None, 200, {"number": "1", "title": "t", "state": "new", "group": "Users"})
+    assert value_problems(ticket, _response("GET", "/api/v1/tickets/3", None, {"number": "9", "title": "u", "state": "open",
+                                                                                "group": "Users"})) == [
+        "$[0].state: recorded 'new', twin 'open'"]
+    added = _exchange("POST", "/api/v1/tags/add", {"item": "x"}, 201, True)
+    assert value_problems(added, _response("POST", "/api/v1/tags/add", {"item": "x"}, False)) == ["$: recorded True, twin False"]
+
+
 @pytest.mark.parametrize("exchange", EXCHANGES, ids=[f"{e.source}:{e.method}:{_template(e.path)}" for e in EXCHANGES])
-def test_recorded_exchange_shape(client: Client, exchange: Exchange) -> None:
+def test_recorded_exchange(client: Client, exchange: Exchange) -> None:
     response = _replay(client, exchange)
     assert response.status_code == exchange.status, response.text
     actual = response.json() if response.content else None
@@ -289,8 +399,14 @@ def test_recorded_exchange_shape(client: Client, exchange: Exchange) -> None:
         assert actual is not None, "twin returned no JSON body"
     problems = shape_problems(exchange.response_json, actual)
     assert not problems, "\n".join(problems[:20])
+    values = value_problems(exchange, response)
+    if exchange.source in KNOWN_DIFFERENCES:
+        assert values, f"no longer differs ({KNOWN_DIFFERENCES[exchange.source]}): remove it from KNOWN_DIFFERENCES"
+    else:
+        assert not values, "\n".join(values[:20])
 
 
 def test_recordings_are_present() -> None:
-    # The contract is only meaningful with the shared recordings mounted.
+    # The contract is only meaningful with the recordings (tests/fixtures/zammad/recorded/).
     assert len(EXCHANGES) > 100
+    assert set(KNOWN_DIFFERENCES) <= {e.source for e in EXCHANGES}

@@ -56,6 +56,13 @@ def test_link_errors_and_removal_from_the_other_side(api: Api) -> None:
         "link_type": "normal", "link_object_source": "Ticket", "link_object_source_number": "999999",
         "link_object_target": "Ticket", "link_object_target_value": second["id"]})  # fmt: skip
     assert missing == {"error": "No such object!"}
+    # A customer may neither link nor list links; a missing ticket is denied like a foreign one.
+    customer = {"From": "samuel@example.com"}
+    api.call("POST", "/links/add", 403, headers=customer, json={
+        "link_type": "normal", "link_object_source": "Ticket", "link_object_source_number": first["number"],
+        "link_object_target": "Ticket", "link_object_target_value": second["id"]})  # fmt: skip
+    api.call("GET", "/links", 403, headers=customer, params={"link_object": "Ticket", "link_object_value": first["id"]})
+    api.call("GET", "/links", 403, params={"link_object": "Ticket", "link_object_value": 999999})
     link(api, "parent", first, second)
     link(api, "parent", first, second, expect=422)
     removed = api.call("DELETE", "/links/remove", 201, json={
@@ -73,14 +80,15 @@ def test_subscribing_is_a_mention_of_the_calling_agent(api: Api, twin: TwinServe
     assert set(mention) == {"id", "mentionable_type", "mentionable_id", "user_id", "updated_by_id", "created_by_id",
                             "created_at", "updated_at"}  # fmt: skip
     api.call("POST", "/mentions", 422, json=query, headers={"From": "jacob.miller@example.com"})  # already
-    refused = api.call("POST", "/mentions", 422, json=query, headers={"From": "samuel@example.com"})  # a customer
-    assert refused["error"] == "The user could not be mentioned."
+    refused = api.call("POST", "/mentions", 403, json=query, headers={"From": "samuel@example.com"})  # a customer
+    assert refused["error"] == "Not authorized"
     assert [m["user_id"] for m in api.call("GET", "/mentions", params=query)["mentions"]] == [5]
     full = api.call("GET", "/mentions", params={**query, "full": "true"})
     assert full["record_ids"] == [mention["id"]] and "5" in full["assets"]["User"]
     assert api.call("GET", f"/tickets/{ticket['id']}")["updated_by_id"] == 5  # the mention touched the ticket
     api.call("GET", "/mentions", 422, params={"mentionable_type": "User", "mentionable_id": 1})
-    api.call("DELETE", f"/mentions/{mention['id']}", 404)  # only one's own subscription
+    # removed by its user or an agent who may update the ticket, never by a customer
+    api.call("DELETE", f"/mentions/{mention['id']}", 403, headers={"From": "samuel@example.com"})
     api.call("DELETE", f"/mentions/{mention['id']}", 200, headers={"From": "jacob.miller@example.com"})
     assert api.call("GET", "/mentions", params=query)["mentions"] == []
 

@@ -22,6 +22,8 @@ READONLY = {"ticket.title": {"operator": "set_readonly", "set_readonly": "true"}
 @pytest.fixture()
 def twin() -> Iterator[TwinServer]:
     with TwinServer(token=TOKEN, now=START, frozen=True) as server:
+        for agent_id in (4, 5):  # the From users below act as admins (admin.core_workflow)
+            server.state.tables["users"][agent_id]["_role_ids"] = [1, 2]
         yield server
 
 

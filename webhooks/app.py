@@ -5,9 +5,11 @@ it acknowledges within milliseconds (Zammad gives up on slow or failing
 endpoints after 5 attempts and the event is then lost until a reconcile).
 
 Checks, in order: size (413) -> signature (401) -> JSON (400) -> ticket id (422).
-The ticket id is `payload["ticket"]["id"]`: a positive integer, or a string of
-ASCII digits (what a custom payload template such as `"#{ticket.id}"` renders).
-Every response, errors included, is JSON.
+The ticket id is `payload["ticket"]["id"]`: a positive integer Zammad can have
+(at most 2^63 - 1, its bigint primary key), or a string of ASCII digits (what a
+custom payload template such as `"#{ticket.id}"` renders). Every response the app
+itself gives, errors included, is JSON; waitress refuses a body announced larger
+than `MAX_BODY_BYTES` from the headers alone (see webhooks/server.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from zammad_sla_plugin.metrics import Metrics
 
-MAX_BODY_BYTES = 1024 * 1024
+# The largest body Zammad's default payload can have, with room to spare:
+# - the article body: at most 1,500,000 characters (Ticket::Article#check_body in
+#   app/models/ticket/article.rb);
+# - rendered as JSON, one character takes at most 6 bytes: Rails escapes <, >, & and
+#   U+2028/U+2029 as \u003c etc. and control characters as \u00XX (6 bytes each); any
+#   other character is raw UTF-8, at most 4 bytes. 1,500,000 x 6 = 9,000,000 bytes;
+# - the ticket object (every column and custom attribute, nested owner, customer,
+#   organization, group...) and the article's other fields and attachment list:
+#   a few KB usually, so the remaining 1,485,760 bytes (1.4 MiB) are ample.
+# 10 MiB in all. Anything larger is not from Zammad and is refused unread.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Zammad's ticket ids are a bigint primary key.
+MAX_TICKET_ID = 2**63 - 1
 WEBHOOK_PATH = "/webhooks/zammad"
 
 _SIGNATURE = re.compile(r"sha1=([0-9a-fA-F]{40})")
@@ -69,6 +83,8 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _Rejected(400, "bad_json", "body is not valid JSON") from None
+    except RecursionError:
+        raise _Rejected(400, "bad_json", "body is JSON nested too deeply") from None
 
 
 def ticket_id_from(payload: Any) -> int:
@@ -79,8 +95,10 @@ def ticket_id_from(payload: Any) -> int:
         raw = None
     if isinstance(raw, str) and _DIGITS.fullmatch(raw):
         raw = int(raw)
-    if not isinstance(raw, int) or raw <= 0:
-        raise _Rejected(422, "no_ticket_id", 'payload has no ticket id (expected a positive integer at ticket.id)')
+    if not isinstance(raw, int) or not 0 < raw <= MAX_TICKET_ID:
+        raise _Rejected(
+            422, "no_ticket_id", f"payload has no ticket id (expected an integer 1..{MAX_TICKET_ID} at ticket.id)"
+        )
     return raw
 
 

@@ -9,7 +9,9 @@ Exit status: 0 success, 1 something failed (the output says what), 2 bad configu
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime, time, timezone
+from urllib.parse import urlsplit
 
 import click
 
@@ -30,6 +32,56 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _alive_probe(settings: Settings) -> tuple[ZammadClient, Callable[[], bool]]:
+    """A retry-less client and a "does Zammad answer right now?" check for restart waits."""
+    probe = _client(settings, retries=0, timeout=(2, 5))
+
+    def alive() -> bool:
+        try:
+            probe.me()
+        except ZammadError as error:
+            return error.status is not None and error.status < 500  # 401/403: up, token aside
+        return True
+
+    return probe, alive
+
+
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Same rule as ZAMMAD_SLA_PUBLIC_URL: Zammad's webhook can only call http(s).
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL with a host")
+    return value
+
+
+def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float) -> tuple[list[provision.Change], bool]:
+    """Apply a plan, waiting out the restart that migrations cause; (applied, manual restart needed)."""
+    probe, alive = _alive_probe(settings)
+    client = _client(settings)
+    try:
+        # Poll often: a restart's down window can be short, and the first missed one would
+        # look like "no restart" (progress lines are throttled separately).
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive, poll_interval=0.25)
+        return provision.apply_plan(plan, ctx), ctx.manual_restart_needed
+    finally:
+        client.close()
+        probe.close()
+
+
+MANUAL_RESTART = (
+    "Zammad must be restarted by hand to use the new attributes (auto_shutdown is off): e.g. "
+    "`systemctl restart zammad`, `docker compose restart`, or `kubectl rollout restart` of its deployments; "
+    "then run `zammad-sla doctor`"
+)
+
+
 def _print_plan(plan: provision.Plan, *, show_ok: bool) -> None:
     for change in plan.changes:
         if change.action != "ok" or show_ok:
@@ -42,7 +94,7 @@ def _print_plan(plan: provision.Plan, *, show_ok: bool) -> None:
 @click.option(
     "--webhook-url", metavar="URL", default=None,
     help="Public base URL of the sidecar as Zammad reaches it (default: ZAMMAD_SLA_PUBLIC_URL); "
-         "the webhook endpoint is <URL>/webhooks/zammad.",
+         "the webhook endpoint is <URL>/webhooks/zammad.", callback=_http_url,
 )  # fmt: skip
 @click.option("--migration-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
               help="Seconds to wait for Zammad to apply object attribute migrations.")  # fmt: skip
@@ -62,21 +114,25 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
     client = _client(settings)
     try:
         plan = provision.plan_setup(client, policy, webhook_url=url, secret=settings.webhook_secret.reveal())
-        if dry_run:
-            _print_plan(plan, show_ok=True)
-            click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")
-            return
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout)
-        applied = provision.apply_plan(plan, ctx)
     except (ZammadError, provision.ProvisionError) as error:
         _fail(f"setup failed: {error}")
     finally:
         client.close()
+    if dry_run:
+        _print_plan(plan, show_ok=True)
+        click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")
+        return
+    try:
+        applied, manual_restart = _apply(plan, settings, migration_timeout)
+    except (ZammadError, provision.ProvisionError) as error:
+        _fail(f"setup failed: {error}")
     unchanged = sum(1 for c in plan.changes if c.action == "ok")
     if applied:
         click.echo(f"setup: {len(applied)} change(s) applied, {unchanged} object(s) already up to date")
     else:
         click.echo(f"setup: nothing to do, all {unchanged} object(s) already up to date")
+    if manual_restart:
+        _fail(MANUAL_RESTART)
     if plan.conflicts:
         _fail(f"{len(plan.conflicts)} conflict(s) need a manual fix (see above)")
 
@@ -95,19 +151,23 @@ def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, m
     client = _client(settings)
     try:
         plan = provision.plan_uninstall(client, policy, drop_attributes=drop_attributes)
-        if dry_run or not plan.pending:
-            _print_plan(plan, show_ok=True)
-            click.echo(f"dry run: {len(plan.pending)} removal(s) planned" if dry_run else "uninstall: nothing to remove")
-            return
-        if drop_attributes and not yes:
-            _print_plan(plan, show_ok=True)
-            click.confirm("Drop the SLA attributes and every value stored in them?", abort=True, err=True)
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout)
-        applied = provision.apply_plan(plan, ctx)
     except (ZammadError, provision.ProvisionError) as error:
         _fail(f"uninstall failed: {error}")
     finally:
         client.close()
+    if dry_run or not plan.pending:
+        _print_plan(plan, show_ok=True)
+        click.echo(f"dry run: {len(plan.pending)} removal(s) planned" if dry_run else "uninstall: nothing to remove")
+        return
+    if drop_attributes and not yes:
+        _print_plan(plan, show_ok=True)
+        click.confirm("Drop the SLA attributes and every value stored in them?", abort=True, err=True)
+    try:
+        applied, manual_restart = _apply(plan, settings, migration_timeout)
+    except (ZammadError, provision.ProvisionError) as error:
+        _fail(f"uninstall failed: {error}")
+    if manual_restart:
+        click.echo(MANUAL_RESTART.replace("to use the new attributes", "to drop the attributes' columns"))
     click.echo(f"uninstall: {len(applied)} change(s) applied")
     if not drop_attributes:
         click.echo("the SLA attributes were kept (remove them with --drop-attributes)")
@@ -115,7 +175,7 @@ def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, m
 
 @click.command()
 @policy_option
-@click.option("--webhook-url", metavar="URL", default=None,
+@click.option("--webhook-url", metavar="URL", default=None, callback=_http_url,
               help="Public base URL of the sidecar (default: ZAMMAD_SLA_PUBLIC_URL).")  # fmt: skip
 @click.option("--max-skew", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Largest clock difference to Zammad, in seconds.")  # fmt: skip
@@ -144,7 +204,7 @@ def _parse_since(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO time", param_hint="--closed-since")
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO time", param_hint="--closed-since") from None
     if len(value) == 10:  # a bare date means that day's start
         parsed = datetime.combine(parsed.date(), time(0))
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
@@ -154,7 +214,7 @@ def _parse_since(value: str | None) -> datetime | None:
 @policy_option
 @click.option("--closed-since", metavar="DATE",
               help="Also evaluate tickets closed since DATE (YYYY-MM-DD, UTC, or an ISO time with offset).")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1, 32), default=10, show_default=True,
               help="Tickets evaluated in parallel (each thread has its own Zammad connection).")  # fmt: skip
 @click.option("--restart", is_flag=True, help="Ignore the progress of an interrupted run and start over.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (e.g. in logs).")
@@ -166,7 +226,7 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     stopped (progress in ZAMMAD_SLA_DATA_DIR). Exits 1 when any ticket failed.
     """
     from zammad_sla_plugin.backfill import (
-        PROGRESS_FILENAME, Backfill, ProgressFile, client_factory, evaluator_factory, select_tickets,
+        PROGRESS_FILENAME, Backfill, ProgressFile, candidate_tickets, client_factory, evaluator_factory, select_tickets,
     )  # fmt: skip
     from zammad_sla_plugin.sidecar import utc_now
 
@@ -176,7 +236,7 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     make_client = client_factory(settings.zammad_url, settings.zammad_token.reveal())
     try:
         with make_client() as lister:
-            ticket_ids = select_tickets(lister.iter_tickets(per_page=100, expand=True), policy, since)
+            ticket_ids = select_tickets(candidate_tickets(lister, policy, since), policy, since)
     except ZammadError as error:
         _fail(f"backfill: cannot list tickets: {error}")
     runner = Backfill(

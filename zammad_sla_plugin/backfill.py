@@ -1,7 +1,7 @@
 """`zammad-sla backfill`: evaluate existing tickets through the worker's own path.
 
-Tickets are selected once (every open ticket, plus closed ones since a date on request),
-then evaluated by `TicketEvaluator.run` on a bounded thread pool: one `ZammadClient` and
+Tickets are selected once (every open ticket, plus closed ones since a date on request,
+found by two condition searches), then evaluated by `TicketEvaluator.run` on a bounded thread pool: one `ZammadClient` and
 evaluator per thread, since a requests session must not be shared across threads.
 
 Resuming: every finished ticket id is appended (and flushed) to a progress file in the
@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.times import parse_time
+from zammad_sla_plugin.times import format_utc, parse_time
 from zammad_sla_plugin.worker import EvaluationOutcome, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 PROGRESS_FILENAME = "backfill-progress.jsonl"
+SEARCH_PAGE_SIZE = 200  # Zammad's maximum per_page
+DEFAULT_CONCURRENCY = 10
+MAX_CONCURRENCY = 32
 
 EvaluatorFactory = Callable[[], TicketEvaluator]
 
@@ -99,6 +102,31 @@ class ProgressFile:
         self.path.unlink(missing_ok=True)
 
 
+def candidate_tickets(client: ZammadClient, policy: Policy, closed_since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The tickets `select_tickets` chooses from, found by condition search (each once).
+
+    Open tickets (state not closed or merged), plus, with `closed_since`, closed tickets
+    updated since then (a ticket's `updated_at` is never before its `close_at`). Searching
+    costs pages of the selected tickets only, where listing every ticket would cost pages
+    of every ticket ever closed. Both searches sort by id, stable while tickets change.
+    """
+    states = client.ticket_states()
+    closed = [str(s["id"]) for s in states if s.get("name") in policy.states.closed]
+    stopped = closed + [str(s["id"]) for s in states if s.get("name") in policy.states.merged]
+    searches: list[dict[str, Any]] = [{"ticket.state_id": {"operator": "is not", "value": stopped}}]
+    if closed_since is not None and closed:
+        searches.append({
+            "ticket.state_id": {"operator": "is", "value": closed},
+            "ticket.updated_at": {"operator": "after (absolute)", "value": format_utc(closed_since - timedelta(seconds=1))},
+        })  # fmt: skip
+    seen: set[int] = set()
+    for condition in searches:
+        for ticket in client.search_tickets(condition, per_page=SEARCH_PAGE_SIZE, sort_by="id", order_by="asc"):
+            if int(ticket["id"]) not in seen:
+                seen.add(int(ticket["id"]))
+                yield ticket
+
+
 def select_tickets(
     tickets: Iterable[dict[str, Any]], policy: Policy, closed_since: datetime | None = None
 ) -> list[int]:
@@ -132,7 +160,7 @@ class Backfill:
         make_evaluator: EvaluatorFactory,
         progress: ProgressFile,
         *,
-        concurrency: int = 4,
+        concurrency: int = DEFAULT_CONCURRENCY,
         show_progress: bool = True,
     ) -> None:
         if concurrency < 1:

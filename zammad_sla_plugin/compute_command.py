@@ -26,7 +26,7 @@ def _documents(text: str) -> Iterator[tuple[int, str]]:
             # One (possibly pretty-printed) object: report it as line 1.
             yield 1, stripped
             return
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -42,6 +42,8 @@ def compute_line(document: str, policy: Policy, default_now: datetime, *, explai
         item = json.loads(document)
     except json.JSONDecodeError as error:
         raise ValueError(f"not JSON ({error.msg})") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if not isinstance(item, dict):
         raise ValueError("expected a JSON object with a 'ticket' key")
     if not isinstance(item.get("ticket"), dict):
@@ -50,9 +52,12 @@ def compute_line(document: str, policy: Policy, default_now: datetime, *, explai
     organization = item.get("organization")
     if organization is not None and not isinstance(organization, dict):
         raise ValueError("'organization' must be an object or null")
-    if explained:
-        return explain(item["ticket"], item.get("history"), organization, now, policy)
-    return evaluate(item["ticket"], item.get("history"), organization, now, policy).to_dict()
+    try:
+        if explained:
+            return explain(item["ticket"], item.get("history"), organization, now, policy)
+        return evaluate(item["ticket"], item.get("history"), organization, now, policy).to_dict()
+    except RecursionError:  # deep values inside an otherwise parseable document
+        raise ValueError("JSON nested too deeply") from None
 
 
 def run_compute(

@@ -17,19 +17,25 @@ from typing import Any, Literal
 from zammad_sla_plugin import provision
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.queue import build_huey
+from zammad_sla_plugin.required_fields import lifted_fields, mandatory_ticket_fields
 from zammad_sla_plugin.settings import Settings
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 Status = Literal["PASS", "WARN", "FAIL"]
 DEFAULT_MAX_SKEW_SECONDS = 30.0
 
-# Endpoint -> permission the token's user (and the token) needs for it.
+# Permission -> how doctor sees whether the token has it, without writing: a GET of a list
+# only that permission may read, or a PUT to an id that cannot exist (Zammad authorizes the
+# controller action before it looks the record up: 403 without, 404 with the permission).
 PERMISSION_PROBES: tuple[tuple[str, str, str], ...] = (
-    ("ticket_priorities", "ticket.agent", "read tickets, priorities and states"),
-    ("object_manager_attributes", "admin.object", "manage the SLA attributes"),
-    ("webhooks", "admin.webhook", "manage the webhook"),
-    ("triggers", "admin.trigger", "manage the trigger"),
-    ("overviews", "admin.overview", "manage the SLA overviews"),
+    ("ticket.agent", "GET", "ticket_priorities"),
+    ("admin.object", "GET", "object_manager_attributes"),
+    ("admin.ticket_priority", "PUT", "ticket_priorities/0"),
+    ("admin.webhook", "GET", "webhooks"),
+    ("admin.trigger", "GET", "triggers"),
+    ("admin.overview", "GET", "overviews"),
+    ("admin.core_workflow", "GET", "core_workflows"),
+    ("admin.tag", "GET", "tag_list"),
 )
 
 
@@ -96,13 +102,13 @@ class Doctor:
         results = [self.check_reachable(), self.check_token()]
         if results[0].failed or results[1].failed:
             cause = results[0] if results[0].failed else results[1]
-            for name in ("token permissions", "priorities mapped", "states known", "attributes",
-                         "webhook", "trigger", "signature secret", "clock skew"):  # fmt: skip
+            for name in ("token permissions", "priorities mapped", "states known", "attributes", "tags",
+                         "mandatory fields", "webhook", "trigger", "signature secret", "clock skew"):  # fmt: skip
                 results.append(CheckResult(name, "FAIL", f"not checked: {cause.name} failed", cause.fix))
         else:
             results.extend([
                 self.check_permissions(), self.check_priorities(), self.check_states(), self.check_attributes(),
-                *self.check_webhook_and_trigger(), self.check_clock(),
+                self.check_tags(), self.check_mandatory_fields(), *self.check_webhook_and_trigger(), self.check_clock(),
             ])  # fmt: skip
         results.append(self.check_queue())
         return results
@@ -132,20 +138,23 @@ class Doctor:
         return CheckResult("API token valid", "PASS", f"authenticated as {login} (user id {self._me.get('id')})")
 
     def check_permissions(self) -> CheckResult:
-        """The token may read everything setup and the worker need."""
+        """The token holds every permission setup, doctor and the worker use."""
         missing: list[str] = []
-        for path, permission, purpose in PERMISSION_PROBES:
+        for permission, method, path in PERMISSION_PROBES:
             try:
-                self._list(path)
+                if method == "GET":
+                    self._list(path)
+                else:
+                    self.client.request(method, path, json={}, idempotent=True)
             except ZammadError as error:
                 if error.status in (401, 403):
-                    missing.append(f"{permission} (to {purpose})")
-                else:
-                    missing.append(f"{permission}: GET {path} failed: {error}")
+                    missing.append(f"{permission} (to {provision.REQUIRED_PERMISSIONS[permission]})")
+                elif not error.not_found:  # 404: allowed (PUT probe) or an older Zammad (core workflows)
+                    missing.append(f"{permission}: {method} {path} failed: {error}")
         if missing:
             return CheckResult("token permissions", "FAIL", "missing " + "; ".join(missing),
-                               "grant these permissions to the token's user (a role) and to the token itself")  # fmt: skip
-        return CheckResult("token permissions", "PASS", ", ".join(p for _, p, _ in PERMISSION_PROBES))
+                               "grant these permissions to a role of the token's user and to the token itself")  # fmt: skip
+        return CheckResult("token permissions", "PASS", ", ".join(p for p, _, _ in PERMISSION_PROBES))
 
     def check_priorities(self) -> CheckResult:
         """Every active Zammad priority maps to a severity; the policy's blocker priority exists."""
@@ -155,7 +164,7 @@ class Doctor:
             return CheckResult("priorities mapped", "FAIL", str(error), "see the token permissions check")
         names = [str(p.get("name")) for p in priorities if p.get("active", True)]
         unmapped = [n for n in names if n not in self.policy.priorities]
-        missing = [n for n, sev in self.policy.priorities.items() if sev == "blocker" and n not in names]
+        missing = [n for n in self.policy.priorities if n not in names]
         problems, fixes = [], []
         if unmapped:
             problems.append("not mapped by the policy: " + ", ".join(repr(n) for n in unmapped))
@@ -163,7 +172,7 @@ class Doctor:
                          f'"{unmapped[0]}" = "medium"')  # fmt: skip
         if missing:
             problems.append("missing in Zammad: " + ", ".join(repr(n) for n in missing))
-            fixes.append("run `zammad-sla setup` (creates the blocker priority)")
+            fixes.append("run `zammad-sla setup` (creates the priorities the policy maps)")
         if problems:
             return CheckResult("priorities mapped", "FAIL", "; ".join(problems), "; ".join(fixes))
         return CheckResult("priorities mapped", "PASS", f"{len(names)} priorities, all mapped")
@@ -200,10 +209,53 @@ class Doctor:
                 problems.append(f"{label} is {have.get('data_type')}, needs {want['data_type']}")
             elif any(have.get(flag) for flag in provision.PENDING_FLAGS):
                 problems.append(f"{label} not migrated yet")
+            elif drift := provision.attribute_drift(want, have):
+                problems.append(f"{label} differs ({', '.join(drift)})")
         if problems:
             return CheckResult("attributes", "FAIL", "; ".join(problems),
                                "run `zammad-sla setup` (creates them and executes the migrations)")  # fmt: skip
-        return CheckResult("attributes", "PASS", f"{len(wanted)} present and migrated")
+        quiet = self.policy.notifications
+        if quiet.quiet:
+            how = f"routine writes notify nobody (deadlines and status visible to {', '.join(quiet.field_permissions)})"
+        else:
+            how = "quiet mode off: agents are notified of every deadline and status change"
+        return CheckResult("attributes", "PASS" if quiet.quiet else "WARN", f"{len(wanted)} present and migrated; {how}",
+                           "set [notifications] quiet = true in the policy and run `zammad-sla setup`")  # fmt: skip
+
+    def check_tags(self) -> CheckResult:
+        """Our tags are in Zammad's tag list, so tags/add accepts them even with tag_new off."""
+        try:
+            names = {str(t.get("name")) for t in self._list("tag_list")}
+        except ZammadError as error:
+            return CheckResult("tags", "FAIL", str(error), "see the token permissions check")
+        missing = [t for t in (self.policy.tags.at_risk, self.policy.tags.breached) if t not in names]
+        if missing:
+            return CheckResult("tags", "FAIL", "not in the tag list: " + ", ".join(missing) +
+                               " (Zammad refuses them on tickets while the tag_new setting is off)", "run `zammad-sla setup`")  # fmt: skip
+        return CheckResult("tags", "PASS", "sla tags are in the tag list")
+
+    def check_mandatory_fields(self) -> CheckResult:
+        """No mandatory ticket field can make Zammad refuse our writes (422 on every PUT)."""
+        try:
+            workflows = self._list("core_workflows")
+            attributes = self._list("object_manager_attributes")
+        except ZammadError as error:
+            if error.not_found:
+                return CheckResult("mandatory fields", "PASS", "this Zammad has no core workflows (no form checks on API writes)")
+            return CheckResult("mandatory fields", "FAIL", str(error), "see the token permissions check")
+        assert self._me is not None
+        mandatory = mandatory_ticket_fields(attributes, workflows, ignore_workflow=provision.LIFT_WORKFLOW_NAME)
+        lift = next((w for w in workflows if w.get("name") == provision.LIFT_WORKFLOW_NAME), None)
+        blocking = sorted(set(mandatory) - lifted_fields(lift, int(self._me["id"])))
+        if blocking:
+            return CheckResult(
+                "mandatory fields", "FAIL",
+                f"{', '.join(blocking)} mandatory for agents and not optional for our API user: every SLA write on a "
+                "ticket where it is empty gets 422 (no fields, notes or tags)",
+                "run `zammad-sla setup` (its core workflow makes them optional for the sidecar's user only)",
+            )  # fmt: skip
+        detail = f"{len(mandatory)} mandatory field(s), all optional for our API user" if mandatory else "no mandatory fields"
+        return CheckResult("mandatory fields", "PASS", detail)
 
     def check_webhook_and_trigger(self) -> list[CheckResult]:
         """Webhook present, active and pointing at us; trigger calling it; secrets equal."""
@@ -259,10 +311,12 @@ class Doctor:
                                "set ZAMMAD_SLA_WEBHOOK_SECRET (or _FILE) to the same value the receiver uses")  # fmt: skip
         if webhook is None:
             return CheckResult("signature secret", "FAIL", "no webhook to compare with", setup_fix)
-        if "signature_token" not in webhook:
-            return CheckResult("signature secret", "WARN", "Zammad does not show the webhook's signature token",
-                               "compare it by hand in Admin > Webhooks")  # fmt: skip
-        if webhook.get("signature_token") != self.settings.webhook_secret.reveal():
+        matches = provision.secret_matches(webhook, self.settings.webhook_secret.reveal())
+        if matches is None:
+            return CheckResult("signature secret", "WARN",
+                               "Zammad masks the webhook's token and setup has not recorded its fingerprint",
+                               "run `zammad-sla setup` (it sets the token and records its fingerprint)")  # fmt: skip
+        if not matches:
             return CheckResult("signature secret", "FAIL",
                                "the webhook's signature token differs from ZAMMAD_SLA_WEBHOOK_SECRET (deliveries get 401)",
                                "run `zammad-sla setup` with the receiver's ZAMMAD_SLA_WEBHOOK_SECRET")  # fmt: skip

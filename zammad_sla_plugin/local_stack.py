@@ -24,8 +24,20 @@ from zammad_sla_plugin.zammad import ZammadClient
 
 AGENT = "emma.taylor@example.com"  # seeded agents of the twin
 AGENT_ID = 4
+# The admin's own mandatory ticket field: like many real installs, agents must fill it in,
+# and it is empty on every new ticket (our writes must go through anyway).
+ADMIN_MANDATORY_FIELD = "customer_reference"
 CUSTOMER = "emily@example.com"  # seeded customer, member of organization 2
 CUSTOMER_ORG_ID = 2
+
+
+class AgentClient(ZammadClient):
+    """A client acting as an agent in Zammad's UI: the form makes them fill in the admin's
+    mandatory field before any update is saved."""
+
+    def update_ticket(self, ticket_id: int, fields: Any) -> dict[str, Any]:
+        """Update like the agent's ticket form: the mandatory field is filled in."""
+        return super().update_ticket(ticket_id, {ADMIN_MANDATORY_FIELD: f"REF-{int(ticket_id)}", **dict(fields)})
 
 
 def free_port() -> int:
@@ -52,10 +64,24 @@ class LocalStack:
         queue_options: dict[str, Any] | None = None,
         twin_latency_ms: int = 0,
     ) -> None:
-        """`virtual_now` freezes the twin's clock there and makes it the sidecar's clock too."""
+        """`virtual_now` freezes the twin's clock there and makes it the sidecar's clock too.
+
+        The twin is as strict as a real installation: the sidecar's token holds exactly the
+        permissions README lists, `tag_new` is off, executing migrations restarts Zammad, and
+        the admin made a ticket field of their own mandatory. The stack's own actors (agent,
+        customer) act through a separate admin token.
+        """
+        from zammad_sla_plugin.provision import REQUIRED_PERMISSIONS
+
         self.policy = policy
         self.token, self.secret = secrets.token_hex(16), secrets.token_hex(16)
-        self.twin = TwinServer(token=self.token, time_scale=time_scale, now=virtual_now, frozen=virtual_now is not None)
+        self.harness_token = secrets.token_hex(16)
+        # Restart windows long enough for a 20 ms poll to see them, short enough for tests.
+        self.twin = TwinServer(
+            token=self.token, harness_token=self.harness_token, api_permissions=sorted(REQUIRED_PERMISSIONS),
+            tag_new=False, auto_shutdown=True, time_scale=time_scale, now=virtual_now, frozen=virtual_now is not None,
+            restart_seconds=0.3 / time_scale, shutdown_delay_seconds=0.05 / time_scale,
+        )  # fmt: skip
         self.virtual = virtual_now is not None
         self.twin_latency_ms = twin_latency_ms
         self.environ = {
@@ -86,8 +112,10 @@ class LocalStack:
         self.environ["ZAMMAD_URL"] = self.twin.url
         self.settings = load_settings(self.environ, require_webhook_secret=True)
         self.admin = self.client()
-        self.agent = self.client(on_behalf_of=AGENT)
+        self.agent = AgentClient(self.twin.url, self.harness_token, on_behalf_of=AGENT, retries=2, backoff_factor=0.01)
         self.customer = self.client(on_behalf_of=CUSTOMER)
+        self.sidecar_client = ZammadClient(self.twin.url, self.token, retries=2, backoff_factor=0.01)
+        self._add_admin_mandatory_field()
         if not sidecar:
             self.provision()
             return self
@@ -106,12 +134,41 @@ class LocalStack:
             self.start_consumer()
         return self
 
-    def provision(self) -> list[Any]:
-        """Provision the twin exactly as `zammad-sla setup` does; returns the changes."""
-        from zammad_sla_plugin.provision import ApplyContext, apply_plan, plan_setup
+    def _apply_context(self, client: ZammadClient, echo: Any = None) -> Any:
+        from zammad_sla_plugin.provision import ApplyContext
 
-        plan = plan_setup(self.admin, self.policy, webhook_url=self.webhook_url, secret=self.secret)
-        return apply_plan(plan, ApplyContext(client=self.admin, echo=lambda line: None, poll_interval=0.05))
+        probe = ZammadClient(self.twin.url, self.token, retries=0, timeout=(1, 2))
+
+        def alive() -> bool:
+            try:
+                probe.me()
+            except Exception:
+                return False
+            return True
+
+        return ApplyContext(client=client, echo=echo or (lambda line: None), poll_interval=0.02,
+                            migration_timeout=30, restart_grace=5, alive=alive)  # fmt: skip
+
+    def _add_admin_mandatory_field(self) -> None:
+        """What an admin of a real Zammad often has: a ticket field mandatory for agents."""
+        from zammad_sla_plugin.provision import wait_for_restart
+
+        self.admin.create_object_attribute({
+            "object": "Ticket", "name": ADMIN_MANDATORY_FIELD, "display": "Customer reference", "data_type": "input",
+            "data_option": {"type": "text", "maxlength": 120, "null": True, "default": ""},
+            "screens": {"edit": {"ticket.agent": {"shown": True, "required": True}},
+                        "create_middle": {"ticket.agent": {"shown": True, "required": False}}},
+            "active": True, "position": 1500,
+        })  # fmt: skip
+        self.admin.execute_migrations()
+        wait_for_restart(self._apply_context(self.admin))
+
+    def provision(self) -> list[Any]:
+        """Provision the twin exactly as `zammad-sla setup` does (with the sidecar's token); returns the changes."""
+        from zammad_sla_plugin.provision import apply_plan, plan_setup
+
+        plan = plan_setup(self.sidecar_client, self.policy, webhook_url=self.webhook_url, secret=self.secret)
+        return apply_plan(plan, self._apply_context(self.sidecar_client))
 
     def start_consumer(self) -> None:
         """Start the sidecar's queue consumer threads."""
@@ -141,8 +198,8 @@ class LocalStack:
         return f"http://{self.environ['ZAMMAD_SLA_LISTEN']}/webhooks/zammad"
 
     def client(self, on_behalf_of: str | None = None) -> ZammadClient:
-        """A client of the twin with the API token (acting as `on_behalf_of` if given)."""
-        return ZammadClient(self.twin.url, self.token, on_behalf_of=on_behalf_of, retries=2, backoff_factor=0.01)
+        """A client of the twin with the stack's admin token (acting as `on_behalf_of` if given)."""
+        return ZammadClient(self.twin.url, self.harness_token, on_behalf_of=on_behalf_of, retries=2, backoff_factor=0.01)
 
     def set_faults(self, **faults: Any) -> None:
         """Inject faults into the twin's API (latency_ms, error_rate, status, outage...)."""

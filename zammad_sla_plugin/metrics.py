@@ -3,17 +3,24 @@
 Each `Metrics` object owns its own `CollectorRegistry` (never the global one), so
 tests and several apps in one process do not collide. All names carry the
 `zammad_sla_` prefix.
+
+`tickets_by_status` is read at scrape time from a `StatusStore`: the sidecar points it at
+the queue's storage (Redis or the SQLite file, see `status_store`), so every process
+reports the same, right counts and none holds every ticket in memory.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-from typing import Callable
+from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from zammad_sla_plugin.status_store import MemoryStatusStore, StatusStore
 
 PREFIX = "zammad_sla_"
 
@@ -67,12 +74,8 @@ class Metrics:
             PREFIX + "periodic_runs", "Runs of periodic queue jobs, by job and outcome.", ["job", "outcome"], registry=r
         )
         self.queue_depth = Gauge(PREFIX + "queue_depth", "Tasks waiting in the queue, ready to run.", registry=r)
-        self.tickets_by_status = Gauge(
-            PREFIX + "tickets_by_status", "Tracked tickets by current SLA status.", ["status"], registry=r
-        )
-        self._status_lock = threading.Lock()
-        self._ticket_status: dict[int, str] = {}
-        self._status_counts: dict[str, int] = {}
+        self.status_store: StatusStore = MemoryStatusStore()
+        r.register(_StatusCollector(self))
         self.set_queue_depth_source(queue_depth)
 
     # -- receiver ---------------------------------------------------------
@@ -123,19 +126,34 @@ class Metrics:
 
         self.queue_depth.set_function(read)
 
+    def set_status_store(self, store: StatusStore) -> None:
+        """Keep ticket statuses in `store` (the queue's storage, shared by every process)."""
+        self.status_store = store
+
     def set_ticket_status(self, ticket_id: int, status: str | None) -> None:
-        """Track `ticket_id` under `status` (None forgets it), keeping per-status counts."""
-        with self._status_lock:
-            previous = self._ticket_status.pop(ticket_id, None)
-            if previous is not None:
-                self._status_counts[previous] -= 1
-                self.tickets_by_status.labels(status=previous).set(self._status_counts[previous])
-            if status is not None:
-                self._ticket_status[ticket_id] = status
-                self._status_counts[status] = self._status_counts.get(status, 0) + 1
-                self.tickets_by_status.labels(status=status).set(self._status_counts[status])
+        """Record `ticket_id`'s current status (None forgets it) for `tickets_by_status`."""
+        self.status_store.set(ticket_id, status)
 
     # -- exposition --------------------------------------------------------
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""
         return generate_latest(self.registry)
+
+
+class _StatusCollector(Collector):
+    """`tickets_by_status{status}`, counted by the status store at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(PREFIX + "tickets_by_status", "Tracked tickets by current SLA status.",
+                                   labels=["status"])
+        try:
+            counts = self._metrics.status_store.counts()
+        except Exception:  # a scrape must not fail because the store is busy or down
+            logger.warning("ticket statuses unavailable", exc_info=True)
+            counts = {}
+        for status, count in sorted(counts.items()):
+            family.add_metric([status], count)
+        yield family

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+import re
 import tomllib
 from functools import cached_property
 from importlib import resources
@@ -252,6 +253,31 @@ class Tags(_Strict):
     evidence_missing: str = "sla-evidence-missing"
 
 
+class Notifications(_Strict):
+    """Who Zammad notifies of zammad-sla's writes.
+
+    Zammad notifies the owner (or the group of an unassigned ticket) of every update whose
+    changed attributes the recipient can see (app/models/transaction/notification.rb,
+    checks_human_changes.rb); it has no per-request "silent" flag. With `quiet`, the fields
+    zammad-sla rewrites routinely (deadlines, status) carry an attribute permission, so only
+    holders of `field_permissions` see them and agents are not notified when they move.
+    Escalations (the at-risk/breached internal note) notify either way.
+    """
+
+    quiet: bool = True
+    field_permissions: tuple[str, ...] = ("report",)
+
+    @field_validator("field_permissions")
+    @classmethod
+    def _permission_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", name):
+                raise ValueError(f"{name!r} is not a Zammad permission name (e.g. 'report', 'admin.ticket')")
+        if not value:
+            raise ValueError("name at least one permission (nobody could see the SLA fields)")
+        return value
+
+
 class Policy(_Strict):
     """A complete, validated SLA policy."""
 
@@ -267,6 +293,7 @@ class Policy(_Strict):
     proposals: Proposals = Proposals()
     attributes: Attributes
     tags: Tags
+    notifications: Notifications = Notifications()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
@@ -348,8 +375,15 @@ def load_policy(path: str | Path | None = None) -> Policy:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise PolicyError(source, [f"cannot read file: {error.strerror or error}"]) from None
+        except UnicodeDecodeError as error:
+            raise PolicyError(source, [f"not UTF-8 text (byte {error.start}); save the file as UTF-8"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(source, [f"not valid TOML: {error}"]) from None
-    return policy_from_dict(data, source)
+    except RecursionError:
+        raise PolicyError(source, ["not valid TOML: arrays or tables nested too deeply"]) from None
+    try:
+        return policy_from_dict(data, source)
+    except RecursionError:
+        raise PolicyError(source, ["values nested too deeply"]) from None

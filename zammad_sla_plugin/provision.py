@@ -16,6 +16,9 @@ never count as drift and admin choices such as an attribute's position are left 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,12 +26,19 @@ from typing import Any, Literal
 
 from zammad_sla_plugin.clock import STATUSES
 from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.required_fields import ALWAYS_LIFTED, mandatory_ticket_fields
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 PREFIX = "zammad-sla: "
 WEBHOOK_NAME = PREFIX + "SLA sidecar"
 TRIGGER_NAME = PREFIX + "notify SLA sidecar"
 WORKFLOW_NAME = PREFIX + "SLA fields read-only"
+LIFT_WORKFLOW_NAME = PREFIX + "SLA writes skip mandatory fields"
+WORKFLOW_NAMES: tuple[str, ...] = (WORKFLOW_NAME, LIFT_WORKFLOW_NAME)
+# Core workflows run in ascending priority and later results win: ours runs last.
+LIFT_WORKFLOW_PRIORITY = 99_999
+FINGERPRINT_LABEL = "Signature fingerprint: "
+PROGRESS_EVERY = 5.0  # seconds between progress lines while waiting for Zammad
 OWNED_NOTE = "Created by zammad-sla setup; removed by zammad-sla uninstall."
 WEBHOOK_PATH = "/webhooks/zammad"
 OVERVIEW_AT_RISK = "SLA at risk"
@@ -65,6 +75,10 @@ class ApplyContext:
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     webhook_id: int | None = None
+    # A retry-less "does Zammad answer?" probe; None skips waiting for the restart.
+    alive: Callable[[], bool] | None = None
+    restart_grace: float = 30.0
+    manual_restart_needed: bool = False
 
 
 @dataclass
@@ -131,12 +145,16 @@ def _agent_screens(*, on_create: bool) -> dict[str, Any]:
 def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     """The object manager attributes zammad-sla reads and writes (names from the policy)."""
     names = policy.attributes
-    deadline_option = {"future": True, "past": True, "diff": None, "null": True}
+    # Quiet: only holders of these permissions see (and so are notified of) the fields we
+    # rewrite routinely (ObjectManager::Element::Backend#visible?, checks_human_changes.rb).
+    # Not quiet: an empty permission list (visible to all) also clears a previous quiet setup.
+    quiet = {"permission": list(policy.notifications.field_permissions) if policy.notifications.quiet else []}
+    deadline_option = {"future": True, "past": True, "diff": None, "null": True, **quiet}
     computed = _agent_screens(on_create=False)  # written by zammad-sla only
     editable = _agent_screens(on_create=True)  # set by agents
 
-    def select(labels: dict[str, str]) -> dict[str, Any]:
-        return {"options": labels, "default": "", "null": True, "nulloption": True, "translate": True}
+    def select(labels: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"options": labels, "default": "", "null": True, "nulloption": True, "translate": True, **(extra or {})}
 
     org_screens = {
         screen: {"ticket.agent": {"shown": True, "required": False}, "admin.organization": {"shown": True, "required": False}}
@@ -146,7 +164,7 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     return [
         _attribute("Ticket", names.first_response_due_at, "SLA first response due", "datetime", deadline_option, computed, 1600),
         _attribute("Ticket", names.resolution_due_at, "SLA resolution due", "datetime", deadline_option, computed, 1610),
-        _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES))), computed, 1620),
+        _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES)), quiet), computed, 1620),
         _attribute("Ticket", names.integration, "SLA integration", "select", select(_options(INTEGRATION_LABELS, integrations)), editable, 1630),
         _attribute("Ticket", names.kind, "SLA kind", "select", select(_options(KIND_LABELS, policy.scope.not_applicable_kinds)), editable, 1640),
         _attribute("Ticket", names.origin, "SLA origin", "select", select(_options(ORIGIN_LABELS, policy.scope.excluded_origins)), editable, 1650),
@@ -172,12 +190,34 @@ def readonly_fields(policy: Policy) -> list[str]:
     return [names.first_response_due_at, names.resolution_due_at, names.status]
 
 
+def secret_fingerprint(secret: str) -> str:
+    """A short keyed digest of the signature secret: shows which secret is set, reveals nothing."""
+    return hmac.new(secret.encode(), b"zammad-sla webhook signature fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 def desired_webhook(endpoint: str, secret: str) -> dict[str, Any]:
-    """The webhook Zammad calls: the default payload, signed with the shared secret."""
+    """The webhook Zammad calls: the default payload, signed with the shared secret.
+
+    Zammad answers "**********" for the token on every read (app/models/webhook.rb
+    SENSITIVE_FIELDS), so the note carries the secret's fingerprint for setup and doctor.
+    """
+    note = f"{OWNED_NOTE} {FINGERPRINT_LABEL}{secret_fingerprint(secret)}"
     return {
         "name": WEBHOOK_NAME, "endpoint": endpoint, "signature_token": secret, "http_method": "post",
-        "ssl_verify": True, "customized_payload": False, "active": True, "note": OWNED_NOTE,
+        "ssl_verify": True, "customized_payload": False, "active": True, "note": note,
     }  # fmt: skip
+
+
+def secret_matches(webhook: Mapping[str, Any], secret: str) -> bool | None:
+    """Whether the webhook signs with `secret`: compared directly where Zammad shows the
+    token, else through the fingerprint setup left in the note. None: cannot tell."""
+    token = webhook.get("signature_token")
+    if isinstance(token, str) and token and set(token) != {"*"}:
+        return hmac.compare_digest(token.encode(), secret.encode())
+    found = re.search(re.escape(FINGERPRINT_LABEL) + r"([0-9a-f]{16})", str(webhook.get("note") or ""))
+    if found is None:
+        return None
+    return hmac.compare_digest(found.group(1), secret_fingerprint(secret))
 
 
 def trigger_condition(api_user_id: int) -> dict[str, Any]:
@@ -229,6 +269,23 @@ def desired_workflow(policy: Policy) -> dict[str, Any]:
         "name": WORKFLOW_NAME, "object": "Ticket", "preferences": {"screen": ["create_middle", "edit"]},
         "condition_saved": {}, "condition_selected": {}, "perform": perform, "active": True,
         "stop_after_match": False, "changeable": True, "priority": 500,
+    }  # fmt: skip
+
+
+def desired_lift_workflow(policy: Policy, api_user_id: int, mandatory: list[str]) -> dict[str, Any]:
+    """A core workflow that makes every mandatory ticket field optional for our API user only.
+
+    Our PUTs run Zammad's mandatory-field check on the edit screen for the whole ticket
+    (checks_core_workflow.rb); without this, one empty field an admin made mandatory blocks
+    every SLA write. Agents keep their mandatory fields: the condition is `session.id`.
+    """
+    fields = sorted(set(mandatory) | set(ALWAYS_LIFTED) | set(readonly_fields(policy)))
+    return {
+        "name": LIFT_WORKFLOW_NAME, "object": "Ticket", "preferences": {"screen": ["edit"]},
+        "condition_saved": {},
+        "condition_selected": {"session.id": {"operator": "is", "value": [str(api_user_id)]}},
+        "perform": {f"ticket.{name}": {"operator": "set_optional", "set_optional": "true"} for name in fields},
+        "active": True, "stop_after_match": False, "changeable": True, "priority": LIFT_WORKFLOW_PRIORITY,
     }  # fmt: skip
 
 
@@ -305,11 +362,12 @@ def _find_attribute(rows: list[dict[str, Any]], obj: str, name: str) -> dict[str
 # -- reading Zammad ---------------------------------------------------------------------
 
 
-def agent_role_ids(client: ZammadClient) -> list[int]:
-    """Ids of the role(s) named "Agent" (GET /api/v1/roles).
+def agent_role_ids(client: ZammadClient, overviews: list[dict[str, Any]] | None = None) -> list[int]:
+    """Ids of the role(s) named "Agent".
 
-    Fallback when the roles endpoint is missing or forbidden for the token: the API user's
-    own roles (it is an agent, so agents of its role see the overviews).
+    GET /api/v1/roles needs admin.role, which would let the token grant itself anything, so
+    it is not asked for. Without it: the roles of Zammad's own agent overview "My Assigned
+    Tickets" (link `my_assigned`), else the API user's own roles.
     """
     try:
         roles = client.request("GET", "roles") or []
@@ -321,33 +379,136 @@ def agent_role_ids(client: ZammadClient) -> list[int]:
         ids = [int(r["id"]) for r in roles if isinstance(r, dict) and r.get("name") == AGENT_ROLE and r.get("active", True)]
         if ids:
             return ids
+    builtin = next((o for o in overviews or [] if o.get("link") == "my_assigned" and o.get("role_ids")), None)
+    if builtin is not None:
+        return sorted(int(r) for r in builtin["role_ids"])
     return sorted(int(r) for r in client.me().get("role_ids") or [])
 
 
-def core_workflows(client: ZammadClient) -> tuple[list[dict[str, Any]] | None, str]:
-    """(all core workflows, "") or (None, why they cannot be managed).
+def _core_workflows(reader: ZammadReader) -> tuple[list[dict[str, Any]] | None, str]:
+    """(all core workflows, "") or (None, why there are none to manage).
 
-    Before Zammad 5.0 the endpoint does not exist (404); a token without
-    `admin.core_workflow` gets 401/403. Both only cost the read-only display, so they are
-    reported rather than failing setup.
+    Before Zammad 5.0 the endpoint does not exist (404): no workflows, and no mandatory
+    checks on API writes either. A missing admin.core_workflow is recorded by the reader.
     """
     try:
-        return list(client.request("GET", "core_workflows") or []), ""
+        rows = reader.rows("core_workflows", "admin.core_workflow")
     except ZammadError as error:
         if error.not_found:
             return None, "this Zammad has no core workflows (GET /api/v1/core_workflows is 404)"
-        if error.status in (401, 403):
-            return None, "the token lacks admin.core_workflow"
         raise
+    return rows, "" if rows is not None else "the token lacks admin.core_workflow"
+
+
+def core_workflows(client: ZammadClient) -> tuple[list[dict[str, Any]] | None, str]:
+    """(all core workflows, "") or (None, why they cannot be read) without recording."""
+    reader = ZammadReader(client)
+    return _core_workflows(reader)
+
+
+# -- permissions -------------------------------------------------------------------------
+
+# Every permission the token's user needs, and what for. Zammad checks each controller's
+# policy (app/policies/controllers/*_controller_policy.rb) before anything else.
+REQUIRED_PERMISSIONS: dict[str, str] = {
+    "ticket.agent": "read and update tickets, tags and notes (with group access to every SLA group)",
+    "admin.object": "create the SLA attributes and run the migrations",
+    "admin.ticket_priority": "create the priorities the policy maps (e.g. 4 blocker)",
+    "admin.webhook": "manage the webhook",
+    "admin.trigger": "manage the trigger",
+    "admin.overview": "manage the SLA overviews",
+    "admin.core_workflow": "manage the read-only and mandatory-field workflows",
+    "admin.tag": "add the SLA tags to the tag list (tags/add refuses new tags while tag_new is off)",
+}
+
+
+class MissingPermissions(ProvisionError):
+    """The token cannot do everything setup needs; nothing was changed."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        lines = "\n".join(f"  - {item}" for item in missing)
+        super().__init__(
+            "the token's user lacks permissions; nothing was changed in Zammad:\n" + lines +
+            "\ngrant them to a role of the token's user and to the token itself (Profile > Token Access), then run setup again"
+        )  # fmt: skip
+
+
+def _missing(permission: str) -> str:
+    return f"{permission}: needed to {REQUIRED_PERMISSIONS[permission]}"
+
+
+class ZammadReader:
+    """Reads what planning needs, once; a 401/403 is recorded as a missing permission.
+
+    Collecting instead of raising lets one preflight name every missing permission at once.
+    """
+
+    def __init__(self, client: ZammadClient) -> None:
+        self.client = client
+        self.missing: list[str] = []
+        self._cache: dict[str, list[dict[str, Any]] | None] = {}
+
+    def _denied(self, error: ZammadError, permission: str) -> bool:
+        if error.status not in (401, 403):
+            return False
+        if _missing(permission) not in self.missing:
+            self.missing.append(_missing(permission))
+        return True
+
+    def rows(self, path: str, permission: str) -> list[dict[str, Any]] | None:
+        """GET a list endpoint; None when the permission is missing (recorded)."""
+        if path not in self._cache:
+            try:
+                self._cache[path] = list(self.client.request("GET", path) or [])
+            except ZammadError as error:
+                if not self._denied(error, permission):
+                    raise
+                self._cache[path] = None
+        return self._cache[path]
+
+    def probe_write(self, path: str, permission: str) -> None:
+        """Check a write permission without writing: PUT to an id that cannot exist.
+
+        Controllers authorize before they look the record up (`prepend_before_action
+        { authorize! }`), so this answers 403 without the permission and 404 with it.
+        """
+        try:
+            self.client.request("PUT", f"{path}/0", json={}, idempotent=True)
+        except ZammadError as error:
+            if error.not_found or self._denied(error, permission):
+                return
+            raise
 
 
 # -- setup ------------------------------------------------------------------------------
 
 
 def plan_setup(client: ZammadClient, policy: Policy, *, webhook_url: str, secret: str) -> Plan:
-    """Compare Zammad with what zammad-sla needs; nothing is written."""
+    """Compare Zammad with what zammad-sla needs; nothing is written.
+
+    Raises `MissingPermissions` listing every permission the token lacks for this plan.
+    """
+    reader = ZammadReader(client)
+    api_user_id = int(client.me()["id"])
+    attributes = reader.rows("object_manager_attributes", "admin.object")
+    workflows, why_not = _core_workflows(reader)
+    changes = plan_attributes(attributes or [], policy)
+    changes += plan_priorities(reader, policy)
+    changes += plan_tags(reader, policy)
+    webhook_changes, webhook_id = plan_webhook(reader, webhook_endpoint(webhook_url), secret)
+    changes += webhook_changes
+    changes += plan_trigger(reader, webhook_id, api_user_id)
+    changes += plan_overviews(reader, client, policy)
+    changes += plan_workflows(workflows, why_not, attributes or [], policy, api_user_id)
+    if reader.missing:
+        raise MissingPermissions(reader.missing)
+    return Plan(changes)
+
+
+def plan_attributes(attributes: list[dict[str, Any]], policy: Policy) -> list[Change]:
+    """Attributes to create or update, then one migration run if any needs it."""
     changes: list[Change] = []
-    attributes = client.object_attributes()
     needs_migration = False
     for want in desired_attributes(policy):
         have = _find_attribute(attributes, want["object"], want["name"])
@@ -371,70 +532,108 @@ def plan_setup(client: ZammadClient, policy: Policy, *, webhook_url: str, secret
         needs_migration = needs_migration or _pending_migration(have)
     if needs_migration:
         changes.append(Change("run", "migrations", "object manager", ["Zammad restarts to apply them"], _run_migrations))
+    return changes
 
-    priorities = client.ticket_priorities()
+
+def plan_priorities(reader: ZammadReader, policy: Policy) -> list[Change]:
+    """Every priority the policy maps must exist (a custom one such as "4 blocker" is created)."""
+    priorities = reader.rows("ticket_priorities", "ticket.agent") or []
+    changes: list[Change] = []
     for name, severity in policy.priorities.items():
-        if severity != "blocker":
-            continue
         if _by_name(priorities, name) is None:
             changes.append(Change("create", "priority", name, [f"mapped to {severity}"], _create_priority(name)))
         else:
             changes.append(Change("ok", "priority", name))
+    if any(c.action == "create" for c in changes):
+        reader.probe_write("ticket_priorities", "admin.ticket_priority")
+    return changes
 
-    endpoint = webhook_endpoint(webhook_url)
-    want_hook = desired_webhook(endpoint, secret)
-    have_hook = _by_name(client.webhooks(), WEBHOOK_NAME)
-    webhook_id: int | None = None
-    if have_hook is None:
-        changes.append(Change("create", "webhook", WEBHOOK_NAME, [endpoint], _create_webhook(want_hook)))
-    else:
-        webhook_id = int(have_hook["id"])
-        drift = [key for key in ("endpoint", "signature_token", "http_method", "active", "customized_payload", "ssl_verify")
-                 if key in have_hook and have_hook[key] != want_hook[key]]  # fmt: skip
-        # Never print the secret itself, only that it differs.
-        if drift:
-            changes.append(Change("update", "webhook", WEBHOOK_NAME, drift, _update_webhook(webhook_id, want_hook)))
+
+def plan_tags(reader: ZammadReader, policy: Policy) -> list[Change]:
+    """Our tags must be in Zammad's tag list, so tags/add works even with `tag_new` off."""
+    tag_list = reader.rows("tag_list", "admin.tag") or []
+    changes = []
+    for tag in (policy.tags.at_risk, policy.tags.breached):
+        if _by_name(tag_list, tag) is None:
+            changes.append(Change("create", "tag", tag, ["in the tag list"], _create_tag(tag)))
         else:
-            changes.append(Change("ok", "webhook", WEBHOOK_NAME, [], _remember_webhook(webhook_id)))
+            changes.append(Change("ok", "tag", tag))
+    return changes
 
-    api_user_id = int(client.me()["id"])
-    have_trigger = _by_name(client.triggers(), TRIGGER_NAME)
-    if have_trigger is None:
-        changes.append(Change("create", "trigger", TRIGGER_NAME, [f"excluding updates by user {api_user_id}"],
-                              _create_trigger(api_user_id)))  # fmt: skip
-    else:
-        want = desired_trigger(webhook_id if webhook_id is not None else "(new)", api_user_id)
-        drift = trigger_drift(want, have_trigger)
-        action: Action = "update" if drift else "ok"
-        changes.append(Change(action, "trigger", TRIGGER_NAME, drift,
-                              _update_trigger(int(have_trigger["id"]), api_user_id) if drift else None))  # fmt: skip
 
-    overviews = client.overviews()
-    for want in desired_overviews(policy, agent_role_ids(client)):
+def plan_webhook(reader: ZammadReader, endpoint: str, secret: str) -> tuple[list[Change], int | None]:
+    """The webhook, compared without ever reading the secret back (Zammad masks it)."""
+    want = desired_webhook(endpoint, secret)
+    have = _by_name(reader.rows("webhooks", "admin.webhook") or [], WEBHOOK_NAME)
+    if have is None:
+        return [Change("create", "webhook", WEBHOOK_NAME, [endpoint], _create_webhook(want))], None
+    webhook_id = int(have["id"])
+    drift: list[str] = [key for key in ("endpoint", "http_method", "active", "customized_payload", "ssl_verify")
+                        if key in have and have[key] != want[key]]  # fmt: skip
+    if not secret_matches(have, secret):
+        drift.append("signature_token")  # never print the secret itself, only that it differs
+    elif have.get("note") != want["note"]:
+        drift.append("note")  # e.g. no fingerprint recorded yet on a Zammad that shows the token
+    if drift:
+        return [Change("update", "webhook", WEBHOOK_NAME, drift, _update_webhook(webhook_id, want))], webhook_id
+    return [Change("ok", "webhook", WEBHOOK_NAME, [], _remember_webhook(webhook_id))], webhook_id
+
+
+def plan_trigger(reader: ZammadReader, webhook_id: int | None, api_user_id: int) -> list[Change]:
+    """The action trigger calling our webhook for every change not made by our own user."""
+    have = _by_name(reader.rows("triggers", "admin.trigger") or [], TRIGGER_NAME)
+    if have is None:
+        return [Change("create", "trigger", TRIGGER_NAME, [f"excluding updates by user {api_user_id}"],
+                       _create_trigger(api_user_id))]  # fmt: skip
+    want = desired_trigger(webhook_id if webhook_id is not None else "(new)", api_user_id)
+    drift = trigger_drift(want, have)
+    return [Change("update" if drift else "ok", "trigger", TRIGGER_NAME, drift,
+                   _update_trigger(int(have["id"]), api_user_id) if drift else None)]  # fmt: skip
+
+
+def plan_overviews(reader: ZammadReader, client: ZammadClient, policy: Policy) -> list[Change]:
+    """The three agent overviews."""
+    overviews = reader.rows("overviews", "admin.overview")
+    if overviews is None:
+        return []
+    changes: list[Change] = []
+    for want in desired_overviews(policy, agent_role_ids(client, overviews)):
         have = _by_name(overviews, want["name"])
         if have is None:
             changes.append(Change("create", "overview", want["name"], [f"order by {want['order']['by']}"],
                                   _create_overview(want)))  # fmt: skip
             continue
         drift = overview_drift(want, have)
-        action = "update" if drift else "ok"
-        changes.append(Change(action, "overview", want["name"], drift,
+        changes.append(Change("update" if drift else "ok", "overview", want["name"], drift,
                               _update_overview(int(have["id"]), want) if drift else None))  # fmt: skip
+    return changes
 
-    workflows, why_not = core_workflows(client)
-    want_flow = desired_workflow(policy)
+
+def plan_workflows(
+    workflows: list[dict[str, Any]] | None, why_not: str, attributes: list[dict[str, Any]], policy: Policy, api_user_id: int
+) -> list[Change]:
+    """The read-only display workflow and the workflow that lifts mandatory fields for our writes."""
     if workflows is None:
-        changes.append(Change("skip", "core workflow", WORKFLOW_NAME, [f"{why_not}; SLA fields stay editable"]))
-    else:
-        have_flow = _by_name(workflows, WORKFLOW_NAME)
-        if have_flow is None:
-            changes.append(Change("create", "core workflow", WORKFLOW_NAME, ["read-only: " + ", ".join(readonly_fields(policy))],
-                                  _create_workflow(want_flow)))  # fmt: skip
-        else:
-            drift = [key for key in ("object", "preferences", "perform", "active") if _subset_diff(want_flow[key], have_flow.get(key))]
-            changes.append(Change("update" if drift else "ok", "core workflow", WORKFLOW_NAME, drift,
-                                  _update_workflow(int(have_flow["id"]), want_flow) if drift else None))  # fmt: skip
-    return Plan(changes)
+        return [Change("skip", "core workflow", name, [f"{why_not}; {consequence}"]) for name, consequence in (
+            (WORKFLOW_NAME, "SLA fields stay editable"),
+            (LIFT_WORKFLOW_NAME, "no mandatory fields can block our writes on such a Zammad"),
+        )]  # fmt: skip
+    wanted = [
+        (desired_workflow(policy), "read-only: " + ", ".join(readonly_fields(policy))),
+        (desired_lift_workflow(policy, api_user_id, mandatory_ticket_fields(attributes, workflows, ignore_workflow=LIFT_WORKFLOW_NAME)),
+         f"optional for user {api_user_id}"),
+    ]  # fmt: skip
+    changes = []
+    for want, summary in wanted:
+        have = _by_name(workflows, want["name"])
+        if have is None:
+            changes.append(Change("create", "core workflow", want["name"], [summary], _create_workflow(want)))
+            continue
+        drift = [key for key in ("object", "preferences", "perform", "active", "condition_selected", "priority")
+                 if _subset_diff(want[key], have.get(key))]  # fmt: skip
+        changes.append(Change("update" if drift else "ok", "core workflow", want["name"], drift,
+                              _update_workflow(int(have["id"]), want) if drift else None))  # fmt: skip
+    return changes
 
 
 def trigger_drift(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
@@ -469,7 +668,14 @@ def _step(call: Callable[[ApplyContext], Any]) -> Callable[[ApplyContext], None]
 
 
 def _create_attribute(want: dict[str, Any]) -> Callable[[ApplyContext], None]:
-    return _step(lambda ctx: ctx.client.create_object_attribute(want))
+    def run(ctx: ApplyContext) -> None:
+        created = ctx.client.create_object_attribute(want)
+        # Zammad's create forces position 1550 (object_manager_attributes_controller.rb);
+        # its update takes the given one, so the fields stay in our order.
+        if int(created.get("position") or 0) != want["position"]:
+            ctx.client.update_object_attribute(int(created["id"]), want)
+
+    return run
 
 
 def _update_attribute(want: dict[str, Any]) -> Callable[[ApplyContext], None]:
@@ -488,7 +694,48 @@ def _update_attribute(want: dict[str, Any]) -> Callable[[ApplyContext], None]:
 
 def _run_migrations(ctx: ApplyContext) -> None:
     ctx.client.execute_migrations()
+    wait_for_restart(ctx)
     wait_for_migrations(ctx)
+
+
+def wait_for_restart(ctx: ApplyContext) -> None:
+    """Wait for Zammad to go down and come back after executing migrations.
+
+    Zammad then calls AppVersion.trigger_restart (lib/app_version.rb): with the
+    `auto_shutdown` setting every process exits within seconds (a maintenance thread polls
+    every 5 s) and the service manager starts it again; without it Zammad only tells the
+    browsers that an admin must restart it. Calls made while it goes down would fail, so
+    nothing else runs until it answers again.
+    """
+    if ctx.alive is None:
+        return
+    started = ctx.monotonic()
+    ctx.echo("  Zammad restarts to apply the migrations; waiting for it to go down...")
+    while ctx.alive():
+        if ctx.monotonic() - started >= ctx.restart_grace:
+            ctx.manual_restart_needed = True
+            ctx.echo(
+                f"  Zammad did not restart by itself within {ctx.restart_grace:.0f}s: it waits for a manual restart "
+                "(its auto_shutdown setting is off). Setup goes on; restart Zammad when it is done."
+            )
+            return
+        ctx.sleep(ctx.poll_interval)
+    down_at = ctx.monotonic()
+    ctx.echo(f"  Zammad went down after {down_at - started:.0f}s; waiting for it to come back...")
+    said = down_at
+    while not ctx.alive():
+        elapsed = ctx.monotonic() - down_at
+        if elapsed >= ctx.migration_timeout:
+            raise ProvisionError(
+                f"Zammad did not come back within {ctx.migration_timeout:.0f}s after restarting for the migrations; "
+                "check Zammad's logs (docker compose logs zammad-railsserver, journalctl -u zammad), then run "
+                "`zammad-sla setup` again: it continues where it stopped"
+            )
+        if ctx.monotonic() - said >= PROGRESS_EVERY:  # poll often, but speak every few seconds
+            said = ctx.monotonic()
+            ctx.echo(f"  waiting for Zammad to come back... {elapsed:.0f}s")
+        ctx.sleep(ctx.poll_interval)
+    ctx.echo(f"  Zammad is back ({ctx.monotonic() - started:.0f}s)")
 
 
 def wait_for_migrations(ctx: ApplyContext) -> None:
@@ -516,6 +763,10 @@ def wait_for_migrations(ctx: ApplyContext) -> None:
             )
         ctx.echo(f"  waiting for Zammad to apply migrations... {elapsed:.0f}s ({last_problem})")
         ctx.sleep(ctx.poll_interval)
+
+
+def _create_tag(name: str) -> Callable[[ApplyContext], None]:
+    return _step(lambda ctx: ctx.client.request("POST", "tag_list", json={"name": name}))
 
 
 def _create_priority(name: str) -> Callable[[ApplyContext], None]:
@@ -591,7 +842,14 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> list[Change]:
             continue
         if change.action != "ok":
             ctx.echo(change.describe())
-        change.run(ctx)
+        try:
+            change.run(ctx)
+        except (ZammadError, ProvisionError) as error:
+            raise ProvisionError(
+                f"stopped at `{change.describe()}`: {error}\n"
+                f"the {len(applied)} change(s) before it were applied and stay; fix the cause and run the "
+                "command again: it continues where it stopped"
+            ) from error
         if change.action != "ok":
             applied.append(change)
     return applied
@@ -602,43 +860,61 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> list[Change]:
 
 def plan_uninstall(client: ZammadClient, policy: Policy, *, drop_attributes: bool) -> Plan:
     """What uninstall removes: trigger first (stops deliveries), then webhook, overviews,
-    core workflow, the priority we created (if unused) and, on request, the attributes."""
+    core workflows, the priorities we created (if unused) and, on request, the attributes
+    and our tags. Raises `MissingPermissions` before anything is removed."""
+    reader = ZammadReader(client)
     changes: list[Change] = []
-    trigger = _by_name(client.triggers(), TRIGGER_NAME)
+    trigger = _by_name(reader.rows("triggers", "admin.trigger") or [], TRIGGER_NAME)
     if trigger is not None:
         changes.append(Change("delete", "trigger", TRIGGER_NAME, [], _delete(lambda c, i: c.delete_trigger(i), int(trigger["id"]))))
-    webhook = _by_name(client.webhooks(), WEBHOOK_NAME)
+    webhook = _by_name(reader.rows("webhooks", "admin.webhook") or [], WEBHOOK_NAME)
     if webhook is not None:
         changes.append(Change("delete", "webhook", WEBHOOK_NAME, [], _delete(lambda c, i: c.delete_webhook(i), int(webhook["id"]))))
-    overviews = client.overviews()
+    overviews = reader.rows("overviews", "admin.overview") or []
     for name in OVERVIEW_NAMES:
         overview = _by_name(overviews, name)
         if overview is not None:
             changes.append(Change("delete", "overview", name, [], _delete(lambda c, i: c.delete_overview(i), int(overview["id"]))))
-    workflow = _by_name(core_workflows(client)[0] or [], WORKFLOW_NAME)
-    if workflow is not None:
-        changes.append(Change("delete", "core workflow", WORKFLOW_NAME, [],
-                              _delete(lambda c, i: c.request("DELETE", f"core_workflows/{i}"), int(workflow["id"]))))  # fmt: skip
-    for priority in client.ticket_priorities():
-        if priority.get("note") == OWNED_NOTE:
-            changes.append(Change("delete", "priority", str(priority["name"]), ["only if no ticket uses it"],
-                                  _delete_priority(int(priority["id"]), str(priority["name"]))))  # fmt: skip
+    workflows = _core_workflows(reader)[0] or []
+    for name in WORKFLOW_NAMES:
+        workflow = _by_name(workflows, name)
+        if workflow is not None:
+            changes.append(Change("delete", "core workflow", name, [],
+                                  _delete(lambda c, i: c.request("DELETE", f"core_workflows/{i}"), int(workflow["id"]))))  # fmt: skip
+    owned = [p for p in reader.rows("ticket_priorities", "ticket.agent") or [] if p.get("note") == OWNED_NOTE]
+    for priority in owned:
+        changes.append(Change("delete", "priority", str(priority["name"]), ["only if no ticket uses it"],
+                              _delete_priority(int(priority["id"]), str(priority["name"]))))  # fmt: skip
+    if owned:
+        reader.probe_write("ticket_priorities", "admin.ticket_priority")
     if drop_attributes:
-        attributes = client.object_attributes()
-        dropped = False
-        for want in desired_attributes(policy):
-            have = _find_attribute(attributes, want["object"], want["name"])
-            if have is not None and not have.get("to_delete"):
-                label = f"{want['object']}.{want['name']}"
-                changes.append(Change("delete", "attribute", label, ["its values are lost"],
-                                      _delete(lambda c, i: c.delete_object_attribute(i), int(have["id"]))))  # fmt: skip
-                dropped = True
-        if dropped or any(
-            _pending_migration(a) for a in attributes
-            if any(a.get("name") == w["name"] and a.get("object") == w["object"] for w in desired_attributes(policy))
-        ):
-            changes.append(Change("run", "migrations", "object manager", ["Zammad restarts to apply them"], _run_migrations))
+        changes += _plan_drop(reader, policy)
+    if reader.missing:
+        raise MissingPermissions(reader.missing)
     return Plan(changes)
+
+
+def _plan_drop(reader: ZammadReader, policy: Policy) -> list[Change]:
+    """Removing our attributes (then the migrations) and our tags (Zammad untags every ticket)."""
+    changes: list[Change] = []
+    tag_list = reader.rows("tag_list", "admin.tag") or []
+    for tag in (policy.tags.at_risk, policy.tags.breached):
+        entry = _by_name(tag_list, tag)
+        if entry is not None:
+            changes.append(Change("delete", "tag", tag, ["removed from every ticket"],
+                                  _delete(lambda c, i: c.request("DELETE", f"tag_list/{i}"), int(entry["id"]))))  # fmt: skip
+    attributes = reader.rows("object_manager_attributes", "admin.object") or []
+    ours = [(w, _find_attribute(attributes, w["object"], w["name"])) for w in desired_attributes(policy)]
+    dropped = False
+    for want, have in ours:
+        if have is not None and not have.get("to_delete"):
+            label = f"{want['object']}.{want['name']}"
+            changes.append(Change("delete", "attribute", label, ["its values are lost"],
+                                  _delete(lambda c, i: c.delete_object_attribute(i), int(have["id"]))))  # fmt: skip
+            dropped = True
+    if dropped or any(have is not None and _pending_migration(have) for _, have in ours):
+        changes.append(Change("run", "migrations", "object manager", ["Zammad restarts to apply them"], _run_migrations))
+    return changes
 
 
 def _delete(call: Callable[[ZammadClient, int], Any], ident: int) -> Callable[[ApplyContext], None]:

@@ -11,11 +11,19 @@ Keys kept in huey's key/value store (all small, bounded by tickets or pruned):
                       events for the ticket coalesce into it
 - ``retrying:<ticket>`` a failed evaluation has a retry scheduled
 - ``evaluated:<ticket>`` start time of the last successful evaluation of a ticket
-                      that had failures (makes retries of an older attempt redundant)
+                      that had failures (makes retries of an older attempt redundant;
+                      pruned after `delivery_ttl_seconds`)
 - ``nextcheck:<ticket>`` the currently wanted next-check instant; check tasks for
                       any other instant are stale and exit
 - ``periodic:<job>``  token of the live self-rescheduling chain of a periodic job
 - ``zammad-sla.lock.<name>`` lease locks (same key scheme as huey.lock_task)
+
+Crash safety rests on three storage primitives (`_AtomicStorage`), each one SQLite
+transaction or one Redis script: an event's delivery id, its ``pending`` marker and
+its task are written together; due tasks move from the schedule to the ready queue
+together; lease locks are renewed and released by compare-and-set. The one window
+left (a task taken off the queue by a process that then dies) is closed by
+`TicketQueue.recover_orphans`, which consumers run at start and with every reconcile.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from typing import Any, Callable, Protocol
 
 import huey
 from huey.consumer import Consumer, ConsumerStopped, Scheduler
-from huey.storage import SqliteStorage
+from huey.constants import EmptyData
+from huey.storage import RedisStorage, SqliteStorage
 
 from zammad_sla_plugin.metrics import Metrics
 
@@ -45,6 +54,9 @@ QUEUE_FILENAME = "queue.sqlite3"
 
 Evaluate = Callable[[int], "datetime | None"]
 
+# record_and_enqueue outcomes
+DUPLICATE, COALESCED, QUEUED = 0, 1, 2
+
 
 class _QueueSettings(Protocol):
     @property
@@ -53,28 +65,34 @@ class _QueueSettings(Protocol):
     @property
     def redis_url(self) -> str | None: ...
 
+    @property
+    def queue_fsync(self) -> bool: ...
+
 
 def build_huey(
     settings: _QueueSettings | None = None,
     *,
     data_dir: str | os.PathLike[str] | None = None,
     redis_url: str | None = None,
-    sqlite_fsync: bool = False,
+    sqlite_fsync: bool | None = None,
 ) -> huey.Huey:
     """Build the huey instance: Redis when a Redis URL is given, else SQLite in the data dir.
 
-    Accepts a `Settings` (uses `.data_dir` and `.redis_url`) and/or explicit keyword
-    arguments, which win over the settings. The data dir is created if missing.
-    `sqlite_fsync=True` fsyncs every commit (survives power loss, slower); the
-    default survives a killed process, and the periodic reconcile covers the rest.
+    Accepts a `Settings` (uses `.data_dir`, `.redis_url` and `.queue_fsync`) and/or
+    explicit keyword arguments, which win over the settings. The data dir is created
+    if missing. `sqlite_fsync=True` fsyncs every commit (survives a power cut, slower);
+    the default survives a killed process (see `_SqliteStorage`).
     """
     if settings is not None:
         data_dir = data_dir if data_dir is not None else settings.data_dir
         redis_url = redis_url if redis_url is not None else settings.redis_url
+        sqlite_fsync = sqlite_fsync if sqlite_fsync is not None else settings.queue_fsync
     if redis_url:
         # results=False: we never read task return values, so don't store them.
-        return huey.RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False)
+        return huey.RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False, storage_class=_RedisStorage)
     directory = Path(data_dir if data_dir is not None else "./var")
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"data dir {str(directory)!r} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
     return huey.SqliteHuey(
         HUEY_NAME,
@@ -86,12 +104,32 @@ def build_huey(
     )
 
 
+class _AtomicStorage(Protocol):
+    """What `TicketQueue` needs from storage beyond huey's own operations."""
+
+    def record_and_enqueue(
+        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
+    ) -> int:
+        """In one transaction: add `dedupe` if absent (else DUPLICATE, nothing written), add
+        `marker` if absent (else COALESCED), then add the task `data` to the schedule at
+        `ts` (the ready queue if None) and return QUEUED."""
+
+    def move_due(self, ts: datetime) -> int:
+        """Move every task due at `ts` from the schedule to the ready queue, atomically."""
+
+    def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
+        """Replace (or delete, if `new` is None) `key` only if it still holds `expected`."""
+
+    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
+        """(key, raw value) of every key/value entry whose key starts with `prefix`."""
+
+
 class _SqliteStorage(SqliteStorage):
-    """huey's SQLite storage with a chosen `synchronous` level.
+    """huey's SQLite storage with a chosen `synchronous` level and atomic primitives.
 
     In WAL mode, NORMAL commits without an fsync: a committed job survives the
-    process being killed (it is in the WAL file) but not a power loss of the
-    host; FULL adds an fsync per commit (~4x slower enqueue on this hardware).
+    process being killed (it is in the WAL file) but not a power cut of the host;
+    FULL adds an fsync per commit (~4x slower enqueue on this hardware).
     """
 
     def __init__(self, *args: Any, synchronous: str = "NORMAL", **kwargs: Any) -> None:
@@ -105,54 +143,197 @@ class _SqliteStorage(SqliteStorage):
         conn.execute(f"pragma synchronous={self._synchronous}")
         return conn
 
+    def record_and_enqueue(
+        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
+    ) -> int:
+        with self.db(commit=True) as curs:
+            for entry, outcome in ((dedupe, DUPLICATE), (marker, COALESCED)):
+                if entry is not None:
+                    curs.execute(
+                        "insert or ignore into kv (queue, key, value) values (?, ?, ?)",
+                        (self.name, entry[0], self.to_blob(entry[1])),
+                    )
+                    if curs.rowcount == 0:
+                        return outcome
+            if ts is None:
+                curs.execute("insert into task (queue, data, priority) values (?, ?, 0)", (self.name, self.to_blob(data)))
+            else:
+                curs.execute(
+                    "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
+                    (self.name, self.to_blob(data), ts.timestamp()),
+                )
+            return QUEUED
+
+    def move_due(self, ts: datetime) -> int:
+        params = (self.name, ts.timestamp())
+        with self.db(commit=True) as curs:
+            curs.execute(
+                "insert into task (queue, data, priority) select queue, data, 0 from schedule "
+                "where queue = ? and timestamp <= ? order by timestamp, id",
+                params,
+            )
+            moved = curs.rowcount
+            if moved:
+                curs.execute("delete from schedule where queue = ? and timestamp <= ?", params)
+            return int(moved)
+
+    def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
+        with self.db(commit=True) as curs:
+            if new is None:
+                curs.execute("delete from kv where queue = ? and key = ? and value = ?", (self.name, key, expected))
+            else:
+                curs.execute(
+                    "update kv set value = ? where queue = ? and key = ? and value = ?",
+                    (self.to_blob(new), self.name, key, expected),
+                )
+            return bool(curs.rowcount == 1)
+
+    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
+        # A key range instead of LIKE: uses the primary key and no wildcard escaping.
+        rows = self.sql(
+            "select key, value from kv where queue = ? and key >= ? and key < ?",
+            (self.name, prefix, prefix + "\U0010ffff"),
+            results=True,
+        )
+        return [(key, bytes(value)) for key, value in rows]
+
+
+_RECORD_AND_ENQUEUE_LUA = """
+if ARGV[1] ~= '' and redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if ARGV[3] ~= '' and redis.call('hsetnx', KEYS[1], ARGV[3], ARGV[4]) == 0 then return 1 end
+if ARGV[6] == '' then redis.call('lpush', KEYS[3], ARGV[5]) else redis.call('zadd', KEYS[2], ARGV[6], ARGV[5]) end
+return 2
+"""
+
+_MOVE_DUE_LUA = """
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1])
+for _, item in ipairs(due) do redis.call('lpush', KEYS[2], item) end
+if #due > 0 then redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) end
+return #due
+"""
+
+_COMPARE_AND_SET_LUA = """
+if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[4] == '1' then redis.call('hdel', KEYS[1], ARGV[1]) else redis.call('hset', KEYS[1], ARGV[1], ARGV[3]) end
+return 1
+"""
+
+
+class _RedisStorage(RedisStorage):
+    """huey's Redis storage with the atomic primitives as server-side scripts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._record = self.conn.register_script(_RECORD_AND_ENQUEUE_LUA)
+        self._move = self.conn.register_script(_MOVE_DUE_LUA)
+        self._cas = self.conn.register_script(_COMPARE_AND_SET_LUA)
+
+    def record_and_enqueue(
+        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
+    ) -> int:
+        args = [*(dedupe or ("", b"")), *(marker or ("", b"")), data, "" if ts is None else repr(self.convert_ts(ts))]
+        keys = [self.result_key, self.schedule_key, self.queue_key]
+        return int(self._record(keys=keys, args=args))
+
+    def move_due(self, ts: datetime) -> int:
+        return int(self._move(keys=[self.schedule_key, self.queue_key], args=[repr(self.convert_ts(ts))]))
+
+    def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
+        args = [key, expected, new if new is not None else b"", "1" if new is None else "0"]
+        return bool(self._cas(keys=[self.result_key], args=args))
+
+    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
+        pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
+        return [
+            (key.decode() if isinstance(key, bytes) else key, value)
+            for key, value in self.conn.hscan_iter(self.result_key, match=pattern, count=1000)
+        ]
+
+
+def _atomic(hub: huey.Huey) -> _AtomicStorage:
+    storage = hub.storage
+    if not isinstance(storage, (_SqliteStorage, _RedisStorage)):
+        raise TypeError("the queue needs a huey instance made by build_huey()")
+    return storage  # type: ignore[return-value]
+
+
+def one_line(error: BaseException) -> str:
+    """`Type: message` of an exception on one line (for logs that stay one line per event)."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
 
 class LeaseLock:
     """A cross-process lock in huey storage that expires if its holder dies.
 
     huey's own `lock_task` never expires on SQLite or Redis < 7.4, so a kill -9
     during an evaluation would block that ticket forever. This lock uses the
-    same key (`<huey name>.lock.<name>`) and atomic `put_if_empty`, storing the
-    owner and lease end; an expired lease may be taken over exactly once per
-    dead owner (a one-shot "steal" marker makes the take-over atomic).
+    same key (`<huey name>.lock.<name>`), storing the owner and the lease end.
+    Taking over an expired lease, renewing and releasing are compare-and-set on
+    the exact value this holder wrote, so a renew can never re-create a lock
+    that was released, and a release never removes someone else's lock.
     """
 
     def __init__(self, hub: huey.Huey, name: str, lease_seconds: float, clock: Callable[[], float] = time.time):
         self._huey = hub
+        self._storage = _atomic(hub)
         self.name = name
         self.key = f"{hub.name}.lock.{name}"
         self._lease = lease_seconds
         self._clock = clock
         self._owner = uuid.uuid4().hex
+        self._mutex = threading.Lock()  # orders this holder's own renew/release
+        self._written: bytes | None = None  # the value we hold the lock with
+
+    def _value(self) -> bytes:
+        return bytes(self._huey.serializer.serialize({"owner": self._owner, "expires": self._clock() + self._lease}))
 
     def acquire(self) -> bool:
         """Take the lock without waiting; True on success."""
-        value = {"owner": self._owner, "expires": self._clock() + self._lease}
-        if self._huey.put_if_empty(self.key, value):
-            return True
-        current = self._huey.get(self.key, peek=True)
-        if current is None:  # released in between
-            return bool(self._huey.put_if_empty(self.key, value))
-        if isinstance(current, dict) and current.get("expires", float("inf")) < self._clock():
-            steal_key = f"{self.key}.steal.{current.get('owner')}"
-            if self._huey.put_if_empty(steal_key, self._clock()):
+        with self._mutex:
+            value = self._value()
+            if self._huey.storage.put_if_empty(self.key, value):
+                self._written = value
+                return True
+            current = self._huey.storage.peek_data(self.key)
+            if current is EmptyData:  # released in between
+                if self._huey.storage.put_if_empty(self.key, value):
+                    self._written = value
+                    return True
+                return False
+            try:
+                expires = float(self._huey.serializer.deserialize(current).get("expires", float("inf")))
+            except Exception:
+                expires = 0.0  # unreadable: a leftover, take it
+            if expires < self._clock() and self._storage.compare_and_set(self.key, bytes(current), value):
                 logger.warning("lock %s: lease of a dead holder expired, taking it over", self.name)
-                self._huey.delete(self.key)
-                return bool(self._huey.put_if_empty(self.key, value))
-        return False
+                self._written = value
+                return True
+            return False
 
     def release(self) -> None:
         """Release the lock if we still own it."""
-        current = self._huey.get(self.key, peek=True)
-        if isinstance(current, dict) and current.get("owner") == self._owner:
-            self._huey.delete(self.key)
+        with self._mutex:
+            if self._written is not None:
+                self._storage.compare_and_set(self.key, self._written, None)
+                self._written = None
 
     def renew(self) -> bool:
-        """Extend the lease if we still own the lock; False if we lost it."""
-        current = self._huey.get(self.key, peek=True)
-        if isinstance(current, dict) and current.get("owner") == self._owner:
-            self._huey.put(self.key, {"owner": self._owner, "expires": self._clock() + self._lease})
-            return True
-        return False
+        """Extend the lease if we hold the lock; False only if it was taken from us."""
+        with self._mutex:
+            if self._written is None:
+                return True  # released (or never taken): nothing to renew, nothing lost
+            value = self._value()
+            if self._storage.compare_and_set(self.key, self._written, value):
+                self._written = value
+                return True
+            self._written = None
+            return False
+
+    @property
+    def held(self) -> bool:
+        """Whether this object believes it holds the lock."""
+        return self._written is not None
 
 
 class _Heartbeat:
@@ -219,17 +400,17 @@ class TicketQueue:
         coalesce_seconds: float = 0.5,
         lock_retry_delay: float = 0.2,
         lock_retry_max_delay: float = 5.0,
-        lock_lease_seconds: float = 30.0,
+        lock_lease_seconds: float = 15.0,
         retry_delay: float = 2.0,
         retry_max_delay: float = 300.0,
         max_retries: int = 8,
         min_check_delay: float = 1.0,
         delivery_ttl_seconds: float = 86400.0,
-        stale_pending_seconds: float | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.huey = hub
+        self._storage = _atomic(hub)
         self._evaluate = evaluate
         self.coalesce_seconds = coalesce_seconds
         self.lock_retry_delay = lock_retry_delay
@@ -241,11 +422,6 @@ class TicketQueue:
         self.max_retries = max_retries
         self.min_check_delay = min_check_delay
         self.delivery_ttl_seconds = delivery_ttl_seconds
-        # A pending marker older than this lost its task (crash between marking
-        # and enqueueing); a new submit then enqueues again instead of waiting forever.
-        self.stale_pending_seconds = (
-            stale_pending_seconds if stale_pending_seconds is not None else max(120.0, 10 * coalesce_seconds)
-        )
         self.metrics = metrics
         self._clock = clock
         self._periodic: dict[str, _Periodic] = {}
@@ -257,45 +433,31 @@ class TicketQueue:
         self._periodic_task = hub.task(name=self.TASK_PERIODIC)(self._run_periodic)
 
     # -- submitting ----------------------------------------------------------
-    def submit(self, ticket_id: int, delivery_id: str | None = None) -> bool:
+    def submit(self, ticket_id: int, delivery_id: str | None = None, *, force: bool = False) -> bool:
         """Queue an evaluation of `ticket_id` for one event; False if the delivery was seen before.
 
-        Durable when this returns: the (coalesced) task and the delivery id are in
-        huey storage. The delivery id is recorded only after the task, so a crash
-        or storage error in between makes Zammad's retry queue it again instead of
-        being mistaken for a duplicate; a racing duplicate at worst joins the
-        same coalesced evaluation.
+        Durable when this returns: the delivery id, the ticket's pending marker and
+        the (coalesced) task are written in one transaction, so a crash leaves all or
+        none of them. `force` queues a task even if one is pending (the reconcile:
+        never held back by a marker, whatever state a crash left).
         """
-        key = f"delivery:{delivery_id}"
-        if delivery_id is not None and self.huey.get(key, peek=True) is not None:
-            return False
-        self._request_evaluation(ticket_id, delay=self.coalesce_seconds)
-        if delivery_id is not None and not self.huey.put_if_empty(key, self._clock()):
-            return False
-        return True
+        dedupe = (f"delivery:{delivery_id}", self._serialize(self._clock())) if delivery_id is not None else None
+        outcome = self._record(ticket_id, dedupe=dedupe, delay=self.coalesce_seconds, marked=not force)
+        return outcome != DUPLICATE
 
     def _request_evaluation(self, ticket_id: int, *, delay: float) -> None:
-        marker = f"pending:{ticket_id}"
-        now = self._clock()
-        if not self.huey.put_if_empty(marker, now):
-            since = self.huey.get(marker, peek=True)
-            if since is not None and now - since <= self.stale_pending_seconds:
-                return  # an evaluation that has not started yet will see this event
-            if since is None:  # the pending task started meanwhile: queue a new one
-                if not self.huey.put_if_empty(marker, now):
-                    return
-            else:
-                logger.warning("ticket %s: pending marker is %.0fs old, queueing again", ticket_id, now - since)
-                self.huey.put(marker, now)
-        try:
-            self._enqueue_evaluation(ticket_id, delay=delay)
-        except Exception:
-            # Without its task the marker would swallow the next events.
-            try:
-                self.huey.delete(marker)
-            except Exception:
-                logger.exception("ticket %s: could not clear the pending marker", ticket_id)
-            raise
+        self._record(ticket_id, dedupe=None, delay=delay, marked=True)
+
+    def _record(self, ticket_id: int, *, dedupe: tuple[str, bytes] | None, delay: float, marked: bool) -> int:
+        marker = (f"pending:{ticket_id}", self._serialize(self._clock())) if marked else None
+        task = self._evaluate_task.s(ticket_id, 0, None, 0, delay=delay if delay > 0 else None)
+        return self._storage.record_and_enqueue(dedupe, marker, self._serialize_task(task), task.eta)
+
+    def _serialize(self, value: Any) -> bytes:
+        return bytes(self.huey.serializer.serialize(value))
+
+    def _serialize_task(self, task: Any) -> bytes:
+        return bytes(self.huey.serialize_task(task))
 
     def _enqueue_evaluation(
         self, ticket_id: int, *, delay: float, attempt: int = 0, failed_at: float | None = None, lock_waits: int = 0
@@ -306,6 +468,35 @@ class TicketQueue:
             self.huey.add_schedule(self._evaluate_task.s(*args, delay=delay))
         else:
             self._evaluate_task(*args)
+
+    def recover_orphans(self) -> int:
+        """Queue an evaluation for every ticket a dead process left half-done; returns the count.
+
+        A process killed after taking a task off the queue leaves that ticket's pending
+        marker (the task had not started) or its lease lock (it was evaluating) with no
+        task behind it. Consumers call this at start and the reconcile on every run. A
+        live process's in-flight task may be counted too; that costs one extra
+        evaluation, never a lost one.
+        """
+        lock_prefix = f"{self.huey.name}.lock.ticket-"
+        candidates: set[int] = set()
+        for prefix in ("pending:", lock_prefix):
+            for key, _ in self._storage.items_with_prefix(prefix):
+                suffix = key[len(prefix):]
+                if suffix.isdigit():
+                    candidates.add(int(suffix))
+        if not candidates:
+            return 0
+        queued = {
+            int(task.args[0])
+            for task in (*self.huey.pending(), *self.huey.scheduled())
+            if task.name == self.TASK_EVALUATE and task.args
+        }
+        orphans = sorted(candidates - queued)
+        for ticket_id in orphans:
+            logger.warning("ticket %s: left unfinished by a stopped process, queueing it again", ticket_id)
+            self._record(ticket_id, dedupe=None, delay=0, marked=False)
+        return len(orphans)
 
     # -- evaluation task -------------------------------------------------------
     def _lock(self, name: str) -> LeaseLock:
@@ -344,33 +535,38 @@ class TicketQueue:
             started = self._clock()
             try:
                 next_check = self._evaluate(ticket_id)
-            except Exception:
-                self._evaluation_failed(ticket_id, attempt, started)
+            except Exception as error:
+                self._evaluation_failed(ticket_id, attempt, started, error)
                 return
             if self.huey.get(f"retrying:{ticket_id}", peek=True) is not None:
                 # Only tickets with a retry chain need the success time (a read
                 # costs far less than a write on the hot path).
                 self.huey.put(f"evaluated:{ticket_id}", started)
                 self.huey.delete(f"retrying:{ticket_id}")
-            self._record("ok")
+            self._record_outcome("ok")
             self._schedule_check(ticket_id, next_check)
 
-    def _evaluation_failed(self, ticket_id: int, attempt: int, started: float) -> None:
+    def _evaluation_failed(self, ticket_id: int, attempt: int, started: float, error: Exception) -> None:
+        # One line per failure (an outage over many tickets must not flood the log);
+        # the traceback only at debug level.
+        reason = one_line(error)
+        logger.debug("ticket %s: evaluation failed", ticket_id, exc_info=error)
         if attempt >= self.max_retries:
-            logger.exception(
-                "ticket %s: evaluation failed, giving up after %d retries (reconcile will pick it up)",
-                ticket_id,
-                attempt,
-            )
-            self._record("gave_up")
+            logger.error(
+                "ticket %s: evaluation failed (attempt %d): %s; giving up (reconcile will pick it up)",
+                ticket_id, attempt + 1, reason,
+            )  # fmt: skip
+            self._record_outcome("gave_up")
             return
         self.huey.put(f"retrying:{ticket_id}", started)
         delay = min(self.retry_delay * (2**attempt), self.retry_max_delay)
-        logger.exception("ticket %s: evaluation failed (attempt %d), retrying in %.1fs", ticket_id, attempt + 1, delay)
-        self._record("error")
+        logger.warning(
+            "ticket %s: evaluation failed (attempt %d): %s; retrying in %.1fs", ticket_id, attempt + 1, reason, delay
+        )
+        self._record_outcome("error")
         self._enqueue_evaluation(ticket_id, delay=delay, attempt=attempt + 1, failed_at=started)
 
-    def _record(self, outcome: str) -> None:
+    def _record_outcome(self, outcome: str) -> None:
         if self.metrics is not None:
             self.metrics.evaluation(outcome)
 
@@ -383,7 +579,7 @@ class TicketQueue:
             return
         if not isinstance(when, datetime) or when.tzinfo is None or when.utcoffset() is None:
             logger.error("ticket %s: evaluate returned %r, not an aware datetime; no check scheduled", ticket_id, when)
-            self._record("bad_next_check")
+            self._record_outcome("bad_next_check")
             return
         at = max(when.timestamp(), self._clock() + self.min_check_delay)
         if self.huey.get(key, peek=True) == at:
@@ -450,8 +646,9 @@ class TicketQueue:
         with self._holding(lock):
             try:
                 job.fn()
-            except Exception:
-                logger.exception("periodic job %r failed", name)
+            except Exception as error:
+                logger.error("periodic job %r failed: %s", name, one_line(error))
+                logger.debug("periodic job %r failed", name, exc_info=error)
                 self._record_periodic(name, "error")
             else:
                 self._record_periodic(name, "ok")
@@ -461,22 +658,22 @@ class TicketQueue:
             self.metrics.periodic_run(name, outcome)
 
     def prune(self) -> int:
-        """Delete delivery ids older than the TTL and stale lock take-over markers; returns the count."""
+        """Delete delivery ids and success marks older than the TTL, and legacy lock
+        take-over markers; returns the count."""
         now = self._clock()
         removed = 0
-        for key, raw in self.huey.storage.result_items().items():
-            key = key.decode() if isinstance(key, bytes) else key
-            if key.startswith("delivery:"):
-                horizon = self.delivery_ttl_seconds
-            elif ".lock." in key and ".steal." in key:
-                horizon = 2 * self.lock_lease_seconds
-            else:
-                continue
-            try:
-                seen = float(self.huey.serializer.deserialize(raw))
-            except Exception:
-                seen = 0.0  # unreadable: treat as ancient
-            if now - seen > horizon and self.huey.delete(key):
+        horizons = {"delivery:": self.delivery_ttl_seconds, "evaluated:": self.delivery_ttl_seconds}
+        for prefix, horizon in horizons.items():
+            for key, raw in self._storage.items_with_prefix(prefix):
+                try:
+                    seen = float(self.huey.serializer.deserialize(raw))
+                except Exception:
+                    seen = 0.0  # unreadable: treat as ancient
+                if now - seen > horizon and self.huey.delete(key):
+                    removed += 1
+        # Earlier versions marked lock take-overs with separate keys.
+        for key, _ in self._storage.items_with_prefix(f"{self.huey.name}.lock."):
+            if ".steal." in key and self.huey.delete(key):
                 removed += 1
         return removed
 
@@ -489,6 +686,10 @@ class TicketQueue:
         """Tasks waiting in the schedule (coalescing windows, retries, next checks)."""
         return int(self.huey.scheduled_count())
 
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        """Keys of the key/value store starting with `prefix` (for pruning)."""
+        return [key for key, _ in self._storage.items_with_prefix(prefix)]
+
     def is_pending(self, ticket_id: int) -> bool:
         """Whether an evaluation of `ticket_id` is queued but not started."""
         return self.huey.get(f"pending:{ticket_id}", peek=True) is not None
@@ -496,13 +697,31 @@ class TicketQueue:
 
 # -- consumers -------------------------------------------------------------------------
 class _PreciseScheduler(Scheduler):
-    """huey's scheduler clamps its tick to >= 1 s; next checks and coalescing want finer."""
+    """huey's scheduler with a sub-second tick and an atomic move of due tasks.
+
+    huey clamps the tick to >= 1 s (next checks and coalescing want finer), and it
+    deletes due tasks from the schedule in one transaction, then queues them one by
+    one: a crash in between loses them. Here one transaction does both.
+    """
 
     tick_seconds = 0.1
+    _next_loop: float  # set by huey's Scheduler
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.interval = self.tick_seconds
+
+    def loop(self, now: datetime | None = None) -> None:
+        current = self._next_loop
+        self._next_loop += self.interval
+        if self._next_loop < time.monotonic():
+            self._next_loop = time.monotonic()  # fell behind: skip ahead, as huey does
+            return
+        try:
+            _atomic(self.huey).move_due(now or self.huey._get_timestamp())
+        except Exception as error:
+            logger.error("could not move due tasks to the queue: %s", one_line(error))
+        self.sleep_for_interval(current, self.interval)
 
 
 class _Consumer(Consumer):

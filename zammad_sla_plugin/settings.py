@@ -21,6 +21,13 @@ DEFAULT_WORKERS = 4
 DEFAULT_COALESCE_SECONDS = 0.2
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+# HMAC-SHA1 keys shorter than this are guessable offline from one signed delivery.
+MIN_SECRET_LENGTH = 32
+# Values shipped in deploy/ examples: a secret equal to one of them was never changed.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "change-me-long-and-random", "change-me-to-a-long-random-string"})
 
 
 class Secret:
@@ -60,7 +67,9 @@ class SettingsError(Exception):
 
     def _message(self) -> str:
         count = len(self.problems)
-        head = f"invalid configuration ({count} problem{'s' if count != 1 else ''}):"
+        if count == 1:  # one problem, one line
+            return f"invalid configuration: {self.problems[0]}"
+        head = f"invalid configuration ({count} problems):"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
 
 
@@ -80,6 +89,7 @@ class Settings:
     reconcile_seconds: float
     workers: int
     coalesce_seconds: float
+    queue_fsync: bool = False
 
     @property
     def listen(self) -> str:
@@ -139,7 +149,11 @@ class _Reader:
             if required:
                 self.problems.append(f"{name} is required but not set (e.g. http://zammad:8080)")
             return None
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError as error:  # e.g. an unclosed IPv6 bracket: http://[::1
+            self.problems.append(f"{name}: {value!r} is not a valid URL ({error})")
+            return None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.problems.append(f"{name}: {value!r} is not an http(s) URL with a host")
             return None
@@ -154,7 +168,10 @@ class _Reader:
         value = self.raw(name)
         if value is None:
             return None
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = urlsplit("invalid:")
         if parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path):
             schemes = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
             # Never echo the value: it may carry a password.
@@ -201,6 +218,17 @@ class _Reader:
             self.problems.append(f"{name}: {value!r} must be a positive integer")
         return number
 
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        self.problems.append(f"{name}: {value!r} is not a boolean (use on/off, true/false, 1/0)")
+        return default
+
     def path(self, name: str, default: str | None) -> Path | None:
         value = self.raw(name) or default
         return Path(value).expanduser() if value is not None else None
@@ -217,7 +245,7 @@ def load_settings(
     Variables: ZAMMAD_URL, ZAMMAD_TOKEN[_FILE], ZAMMAD_SLA_WEBHOOK_SECRET[_FILE],
     ZAMMAD_SLA_LISTEN, ZAMMAD_SLA_DATA_DIR, ZAMMAD_SLA_REDIS_URL, ZAMMAD_SLA_CONFIG,
     ZAMMAD_SLA_PUBLIC_URL, ZAMMAD_SLA_RECONCILE_SECONDS, ZAMMAD_SLA_WORKERS,
-    ZAMMAD_SLA_COALESCE_SECONDS. `require_zammad` makes ZAMMAD_URL and the token
+    ZAMMAD_SLA_COALESCE_SECONDS, ZAMMAD_SLA_QUEUE_FSYNC. `require_zammad` makes ZAMMAD_URL and the token
     mandatory; `require_webhook_secret` the webhook secret (the receiver needs it).
     Raises `SettingsError` listing every problem found.
     """
@@ -234,6 +262,7 @@ def load_settings(
     workers = r.integer("ZAMMAD_SLA_WORKERS", DEFAULT_WORKERS)
     # 0 is meaningful here: evaluate on every event without a coalescing window.
     coalesce_seconds = r.number("ZAMMAD_SLA_COALESCE_SECONDS", DEFAULT_COALESCE_SECONDS, allow_zero=True)
+    queue_fsync = r.boolean("ZAMMAD_SLA_QUEUE_FSYNC", False)
     if r.problems:
         raise SettingsError(r.problems)
     assert data_dir is not None  # has a default
@@ -250,7 +279,22 @@ def load_settings(
         reconcile_seconds=reconcile_seconds,
         workers=workers,
         coalesce_seconds=coalesce_seconds,
+        queue_fsync=queue_fsync,
     )
+
+
+def secret_warnings(settings: Settings) -> list[str]:
+    """Warnings about a weak webhook secret (short, or an example file's placeholder)."""
+    if settings.webhook_secret is None:
+        return []
+    value = settings.webhook_secret.reveal()
+    if value in PLACEHOLDER_SECRETS or value.lower().startswith("change-me"):
+        return ["ZAMMAD_SLA_WEBHOOK_SECRET is still the example's placeholder: anyone can sign webhooks; "
+                "set a random one (openssl rand -hex 32) and run `zammad-sla setup`"]
+    if len(value) < MIN_SECRET_LENGTH:
+        return [f"ZAMMAD_SLA_WEBHOOK_SECRET is only {len(value)} characters long; use at least "
+                f"{MIN_SECRET_LENGTH} random characters (openssl rand -hex 32) and run `zammad-sla setup`"]
+    return []
 
 
 def settings_or_exit(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -18,8 +19,9 @@ from zammad_sla_plugin.clock import SlaInputError
 from zammad_sla_plugin.explain_command import fetch_explanation
 from zammad_sla_plugin.metrics import Metrics
 from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.queue import ConsumerHandle, TicketQueue, build_huey, start_consumer
+from zammad_sla_plugin.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
 from zammad_sla_plugin.settings import Settings
+from zammad_sla_plugin.status_store import status_store_for
 from zammad_sla_plugin.times import format_utc, parse_time
 from zammad_sla_plugin.worker import Now, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
@@ -42,6 +44,36 @@ class ThreadLocalClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client(), name)
+
+
+class CachedCheck:
+    """Runs a slow check at most once per `ttl` seconds and never on two threads at once.
+
+    `/readyz` is unauthenticated and may be probed often: callers get the last result
+    at once while one thread refreshes it, so probes can never tie up the receiver's
+    threads (webhook deliveries share them).
+    """
+
+    def __init__(self, check: Callable[[], list[str]], ttl: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self._check, self._ttl, self._clock = check, ttl, clock
+        self._guard = threading.Lock()
+        self._result: list[str] | None = None
+        self._checked_at = float("-inf")
+        self._running = False
+
+    def __call__(self) -> list[str]:
+        with self._guard:
+            fresh = self._clock() - self._checked_at < self._ttl
+            if fresh or self._running:
+                return list(self._result) if self._result is not None else ["readiness check in progress"]
+            self._running = True
+        try:
+            result = [str(p) for p in self._check()]
+        except Exception as error:  # a crashing check means "not ready", with its reason
+            result = [f"readiness check failed: {one_line(error)}"]
+        with self._guard:
+            self._result, self._checked_at, self._running = result, self._clock(), False
+        return list(result)
 
 
 def utc_now() -> datetime:
@@ -81,6 +113,11 @@ class Sidecar:
             **(queue_options or {}),
         )  # fmt: skip
         self.metrics.set_queue_depth_source(self.queue.depth)
+        self.readiness = CachedCheck(self._check_readiness)
+        # Readiness must answer fast: one short attempt, no retries, its own connection.
+        self._probe_client = ZammadClient(url, token, retries=0, timeout=(2, 3))
+        self._probe_guard = threading.Lock()
+        self.metrics.set_status_store(status_store_for(self.huey))  # shared by every process on this queue
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
 
@@ -102,8 +139,12 @@ class Sidecar:
             with self._in_flight_lock:
                 self._in_flight -= 1
         # Kept beside the queue's own schedule so `reconcile` finds overdue checks even
-        # when exact-time scheduling is off (the demo's virtual clock).
-        self.huey.put(self._next_key(ticket_id), format_utc(next_check) if next_check else "")
+        # when exact-time scheduling is off (the demo's virtual clock). Only tickets with
+        # a next check have the key, so it stays bounded by the open tickets.
+        if next_check:
+            self.huey.put(self._next_key(ticket_id), format_utc(next_check))
+        else:
+            self.huey.delete(self._next_key(ticket_id))
         return next_check if self.schedule_checks else None
 
     @staticmethod
@@ -146,16 +187,25 @@ class Sidecar:
             except SlaInputError as error:
                 raise LookupFailed(422, f"ticket {ticket_id} cannot be evaluated: {error}") from None
 
-    def readiness(self) -> list[str]:
-        """Problems that make this sidecar unable to work (empty = ready)."""
-        problems = []
+    def queue_problem(self) -> str | None:
+        """Why the queue cannot be written (None when it can): a one-line reason."""
         try:
             self.huey.put("readyz:probe", format_utc(utc_now()))
             self.huey.get("readyz:probe")
         except Exception as error:  # any storage failure means "not ready", with its reason
-            problems.append(f"queue not writable: {error}")
+            where = "Redis queue" if self.settings.redis_url else f"queue in {self.settings.data_dir}"
+            return f"{where} not writable: {one_line(error)}"
+        return None
+
+    def _check_readiness(self) -> list[str]:
+        """Problems that make this sidecar unable to work (empty = ready); `readiness` caches it."""
+        problems = []
+        problem = self.queue_problem()
+        if problem:
+            problems.append(problem)
         try:
-            self.client.me()
+            with self._probe_guard:  # one requests session, one user at a time
+                self._probe_client.me()
         except ZammadError as error:
             problems.append(f"Zammad not reachable with our token: {error}")
         return problems
@@ -179,10 +229,14 @@ class Sidecar:
         if last_run is not None:
             since = format_utc(last_run - timedelta(seconds=5))  # overlap: clocks and commits race
             searches.append({"ticket.updated_at": {"operator": "after (absolute)", "value": since}})
+        self.queue.recover_orphans()
         queued: set[int] = set()
+        open_ids: set[int] = set()
         for condition in searches:
             for ticket in self.client.search_tickets(condition, sort_by="id", order_by="asc"):
                 ticket_id = int(ticket["id"])
+                if condition is searches[0]:
+                    open_ids.add(ticket_id)
                 if ticket_id in queued:
                     continue
                 updated_at = parse_time(ticket.get("updated_at") or ticket["created_at"], "updated_at")
@@ -191,15 +245,30 @@ class Sidecar:
                 overdue = scheduled is not None and scheduled <= now
                 never_evaluated = ticket.get(self.policy.attributes.status) in (None, "")
                 if recently_updated or overdue or never_evaluated:
-                    self.queue.submit(ticket_id)
+                    # Forced: a pending marker left by a crash must not hold this back.
+                    self.queue.submit(ticket_id, force=True)
                     queued.add(ticket_id)
+        self._prune_next_checks(open_ids, now)
         self.huey.put(self.RECONCILE_MARK, format_utc(now))
         log.info("reconcile queued %d ticket(s)", len(queued))
         return len(queued)
 
+    def _prune_next_checks(self, open_ids: set[int], now: datetime) -> None:
+        """Forget overdue next checks of tickets that are no longer open (deleted or
+        closed behind our back), so storage stays bounded by the open tickets."""
+        prefix = "sla-next:"
+        for key in self.queue.keys_with_prefix(prefix):
+            suffix = key[len(prefix):]
+            if not suffix.isdigit() or int(suffix) in open_ids:
+                continue
+            due = self.recorded_next_check(int(suffix))
+            if due is None or due <= now:  # a future check belongs to a ticket newer than the search
+                self.huey.delete(key)
+
     # -- running -------------------------------------------------------------------
     def start_consumer(self, workers: int | None = None) -> ConsumerHandle:
         """Run the queue consumer in background threads of this process."""
+        self.queue.recover_orphans()
         # Poll an idle queue every 0.1 s at most: event-to-write-back latency over SQLite.
         return start_consumer(self.huey, workers or self.settings.workers, max_poll_delay=0.1)
 

@@ -21,7 +21,7 @@ from zammad_sla_plugin.explain import explain
 from zammad_sla_plugin.notes import transition_note
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.times import format_utc, parse_time
-from zammad_sla_plugin.zammad import ZammadClient
+from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class EvaluationOutcome:
     tags_removed: list[str] = field(default_factory=list)
     note_subject: str | None = None
     missing_attributes: list[str] = field(default_factory=list)
+    blocked: str | None = None  # why Zammad refused the field write (e.g. a mandatory field)
 
     @property
     def changed(self) -> bool:
@@ -178,19 +179,52 @@ class TicketEvaluator:
             }  # fmt: skip
             outcome.note_subject = subject
         if updates:
-            self.client.update_ticket(ticket_id, updates)
-            outcome.fields_written = {k: v for k, v in updates.items() if k != "article"}
-
-        wanted, unwanted = self.desired_tags(result.status)
-        current_tags = tags_from_history(history)
-        for tag in sorted(wanted - current_tags):
-            self.client.add_tag(ticket_id, tag)
-            outcome.tags_added.append(tag)
-        for tag in sorted(unwanted & current_tags):
-            self.client.remove_tag(ticket_id, tag)
-            outcome.tags_removed.append(tag)
+            self._put_fields(ticket_id, updates, outcome)
+        self._sync_tags(ticket_id, result.status, tags_from_history(history), outcome)
         log.info(
             "ticket %s: %s%s", ticket_id, result.status,
             f" (wrote {sorted(outcome.fields_written)}, +{outcome.tags_added} -{outcome.tags_removed})" if outcome.changed else " (no change)",
         )  # fmt: skip
         return outcome
+
+    def _put_fields(self, ticket_id: int, updates: dict[str, Any], outcome: EvaluationOutcome) -> None:
+        """One PUT with the fields (and the note as its article).
+
+        Zammad checks the whole ticket's mandatory fields on every PUT (checks_core_workflow.rb).
+        When a field setup did not lift blocks it, retrying cannot help: the note still goes
+        out as an article of its own (creating an article runs no ticket form checks), the
+        tags are still synced by the caller, and the reason is logged once per evaluation.
+        """
+        try:
+            self.client.update_ticket(ticket_id, updates)
+        except ZammadError as error:
+            if error.status != 422 or "Missing required value" not in str(error):
+                raise
+            outcome.blocked = str(error)
+            log.error(
+                "ticket %s: Zammad refused the SLA fields: %s; run `zammad-sla setup` (it makes mandatory fields "
+                "optional for the sidecar's user) or `zammad-sla doctor`", ticket_id, error.error_human or error,
+            )  # fmt: skip
+            article = updates.get("article")
+            if article:
+                self.client.add_internal_note(ticket_id, article["body"], article.get("subject"))
+            return
+        outcome.fields_written = {k: v for k, v in updates.items() if k != "article"}
+
+    def _sync_tags(self, ticket_id: int, status: str, current: set[str], outcome: EvaluationOutcome) -> None:
+        """Add/remove our tags (tag calls are silent in Zammad: no trigger, no notification)."""
+        wanted, unwanted = self.desired_tags(status)
+        for tag in sorted(wanted - current):
+            try:
+                self.client.add_tag(ticket_id, tag)
+            except ZammadError as error:
+                if error.status != 403:
+                    raise
+                # tags/add refuses a tag outside the tag list while tag_new is off (Tag.tag_allowed?).
+                log.error("ticket %s: Zammad refused tag %r (%s): run `zammad-sla setup` to add it to the tag list",
+                          ticket_id, tag, error)  # fmt: skip
+                continue
+            outcome.tags_added.append(tag)
+        for tag in sorted(unwanted & current):
+            self.client.remove_tag(ticket_id, tag)
+            outcome.tags_removed.append(tag)

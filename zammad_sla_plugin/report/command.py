@@ -14,7 +14,7 @@ from zammad_sla_plugin.clock import SlaInputError
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.policy_option import policy_option
 
-from .collect import ReportSource, collect
+from .collect import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ReportSource, iter_records
 from .document import ReportMeta, build_document
 from .outcome import ReportPeriod, TicketOutcome, ticket_outcome
 from .render_csv import render_csv
@@ -32,13 +32,18 @@ def make_report(
     now: datetime,
     *,
     progress: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    make_source: Callable[[], ReportSource] | None = None,
 ) -> dict[str, Any]:
     """Fetch, evaluate and aggregate: the report document (see `document`).
 
+    Each ticket is evaluated as soon as its history arrives and only its outcome is kept.
     Tickets that cannot be evaluated (e.g. a priority the policy does not map) are listed
-    under `errors` and left out of every figure.
+    under `errors` and left out of every figure. `concurrency` and `make_source` are
+    passed to `collect.iter_records`.
     """
-    records = collect(source, period, organization, progress=progress)
+    records = iter_records(source, period, organization, progress=progress, concurrency=concurrency,
+                           make_source=make_source)
     outcomes: list[TicketOutcome] = []
     errors: list[tuple[int, str]] = []
     for record in records:
@@ -49,6 +54,7 @@ def make_report(
             continue
         if outcome is not None:
             outcomes.append(outcome)
+    errors.sort()  # histories arrive in any order
     meta = ReportMeta(period=period, organization=organization, generated_at=now,
                       evaluated_until=min(period.end, now))
     return build_document(outcomes, meta, policy, errors)
@@ -86,9 +92,12 @@ def _write(text: str, output: str) -> None:
 @click.option("--output", default="-", metavar="FILE", help="Write here instead of stdout.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bars on stderr while fetching.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=DEFAULT_CONCURRENCY,
+              show_default=True, metavar="N",
+              help=f"Ticket histories fetched in parallel (1-{MAX_CONCURRENCY}), each on its own connection.")
 @policy_option
 def report(policy: Policy, from_day: date, to_day: date, organization: str | None, output_format: str,
-           output: str, progress: bool) -> None:
+           output: str, progress: bool, concurrency: int) -> None:
     """SLA compliance of the tickets created or closed in [--from, --to).
 
     Reads ZAMMAD_URL and ZAMMAD_TOKEN from the environment. Figures per severity,
@@ -107,8 +116,10 @@ def report(policy: Policy, from_day: date, to_day: date, organization: str | Non
     assert settings.zammad_url is not None and settings.zammad_token is not None  # required above
     now = datetime.now(timezone.utc)
     try:
-        with ZammadClient(settings.zammad_url, settings.zammad_token.reveal()) as client:
-            document = make_report(client, policy, period, organization, now, progress=progress)
+        url, token = settings.zammad_url, settings.zammad_token.reveal()
+        with ZammadClient(url, token) as client:
+            document = make_report(client, policy, period, organization, now, progress=progress,
+                                   concurrency=concurrency, make_source=lambda: ZammadClient(url, token))
     except ZammadError as error:
         click.echo(f"zammad-sla report: cannot read from Zammad: {error}", err=True)
         sys.exit(1)

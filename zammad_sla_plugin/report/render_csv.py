@@ -5,6 +5,10 @@ Rows: `scope=total` (key "total"), then `scope=severity`, `scope=organization`,
 met / (met + failed) * 100 (empty when nothing was decided), hours are business working
 hours (empty when no ticket was measured). Per-ticket rows are not part of the CSV: use
 `--format json` (its `tickets` list) for them.
+
+Text cells a spreadsheet would run as a formula (starting with = + - @, a tab or a
+carriage return; an organization name comes from Zammad, so anyone can choose it) get a
+leading apostrophe, as OWASP recommends against CSV injection. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -23,8 +27,18 @@ CSV_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _blank(value: Any) -> Any:
     return "" if value is None else value
+
+
+def neutralise(value: Any) -> Any:
+    """A cell value no spreadsheet runs as a formula (only text is ever changed)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def group_row(scope: str, group: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +63,9 @@ def render_csv(document: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerow(group_row("total", document["totals"]))
+    rows = [group_row("total", document["totals"])]
     for scope, key in (("severity", "by_severity"), ("organization", "by_organization"), ("month", "by_month")):
-        for group in document[key]:
-            writer.writerow(group_row(scope, group))
+        rows += [group_row(scope, group) for group in document[key]]
+    for row in rows:
+        writer.writerow({name: neutralise(value) for name, value in row.items()})
     return buffer.getvalue()

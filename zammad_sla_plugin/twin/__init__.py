@@ -10,20 +10,27 @@ at real speed unless frozen), `faults` (POST/GET/DELETE; `outage: true` answers 
 /api/v1 call with an HTML 503, `error_rate` draws are reproducible with `"seed"`),
 `requests` (GET `?since=N` cursor / DELETE) and `deliveries` (webhook attempt log).
 
+Also `notifications` (GET/DELETE: who Zammad would notify, see notifications.py; each entry also names `caused_by_id`, the user whose change it was),
+`settings` (GET/POST `{"tag_new": bool, "auto_shutdown": bool}`), `restarts` (GET
+`{"restarts", "down", "auto_shutdown", "manual_restart_pending", "stale_columns"}`) and
+`restart` (POST: the admin's manual restart). FIDELITY.md is the ledger of what the twin holds
+to Zammad's source and which test keeps it there.
+
 Known differences from real Zammad:
 - Auth: only `Authorization: Token token=...` (or Bearer) for one token/user; no basic
-  auth, sessions or OAuth. Missing auth -> 403 "Authentication required", wrong token ->
-  401 "Can't find User for Token" (as Zammad's Authenticates). No permission checks:
-  every user (also via `From`) may do everything. Unknown `From` -> 401 "No such user '...'".
+  auth, sessions or OAuth; token-scoped permissions are not modelled (the token has its
+  user's permissions). Controller policies and TicketPolicy are enforced (FIDELITY.md);
+  UserPolicy and OrganizationPolicy are simplified to permission checks per endpoint.
 - Links and mentions (subscriptions): see `api_links` (and `/_twin/emails`, the e-mail
   articles Zammad would send).
-- Not implemented: merge, ticket_attachment downloads, tag_list/tag_search admin,
-  role writes (POST/PUT/DELETE), notifications, time accounting, checklists,
+- Not implemented: merge, ticket_attachment downloads, tag_search, role writes
+  (POST/PUT/DELETE), notification emails themselves (only the log), time accounting, checklists,
   SLAs/calendars, macros, schedulers/jobs, time-event triggers, email channels,
   Elasticsearch, knowledge base.
 - Roles: GET index/show only, always attributes_with_association_ids (`expand`/`full`
   ignored); permission_ids are fixed seed values, no permission records behind them.
-- Core workflows are stored, never executed (no form engine, no /core_workflows/perform).
+- Core workflows run only as ChecksCoreWorkflow does on ticket create/update (mandatory and
+  visibility; no restrict values, readonly, custom modules or /core_workflows/perform).
   Validation: name present and unique case-insensitively ("Name has already been taken",
   as current Zammad; 2023-era source only had a unique DB index -> "Object already
   exists!"), `object` must be Ticket/Organization/User/Group when set (current Zammad's
@@ -49,10 +56,10 @@ Known differences from real Zammad:
 - Webhook delivery runs on background threads (one per job) after the response is sent;
   the payload is rebuilt from current state at every attempt (ActiveJob reloads the
   ticket), waits are 10/20/30/40 s x time_scale; redirects count as failures.
-- Object manager: migrations apply instantly (no restart); `date` attributes need no
+- Object manager: migrations apply at once, then the restart is simulated (restart.py); `date` attributes need no
   future/past (only datetime does, per DataOptionValidator); the controller defaults
   select/boolean `options` to {} so they pass, exactly like Zammad's API. Built-in
-  attributes are a small non-editable subset. Required-field validation is not enforced.
+  attributes are a small non-editable subset (with empty screens).
 - History: written for ticket create/update (custom attributes included), articles and
   tags; tag `removed` rows carry the tag creator's id, like Zammad's callback. Organization
   and user changes write no history. `sourceable_*` are always null.

@@ -13,9 +13,16 @@ Shapes follow Zammad's source and recorded traffic:
 - `GET /mentions?mentionable_type=Ticket&mentionable_id=ID` -> `{"mentions": [Mention]}`;
   `POST /mentions` `{mentionable_type, mentionable_id}` subscribes the *current* user (the
   token user, or the `From` user) -> 201; `DELETE /mentions/:id` only the caller's own
-  (app/controllers/mentions_controller.rb, app/models/mention.rb). Only agents can be
-  mentioned (`Mention.mentionable?`; customer participants are off by default): others get
-  422. A mention touches the ticket (`update_mentionable`), which runs triggers.
+  (app/controllers/mentions_controller.rb, app/models/mention.rb). A mention touches the
+  ticket (`update_mentionable`), which runs triggers.
+
+Authorization as app/policies/controllers/links_controller_policy.rb and
+mentions_controller_policy.rb: listing links needs agent read access to the ticket (a
+missing ticket is denied alike, so ids cannot be probed); adding needs update access to the
+target and read access to the source; removing, update access to the target. Mentions
+(list and subscribe) need the caller to be mentionable (`Mention.mentionable?`: agent read
+access; customer participants are off by default); a mention is removed by its user or an
+agent with update access. Denials are 403 "Not authorized".
 
 Twin-only: `GET /_twin/emails` lists every e-mail article that real Zammad would hand to
 its mail job (Ticket::Article::EnqueueCommunicateEmailJob: type `email`, sender not
@@ -31,11 +38,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from . import assets as asset_builder
-from .context import actor_id, body, commit, truthy, twin
+from .context import acting_user, actor_id, body, commit, truthy, twin
+from .policy import FORBIDDEN, agent_access
 from .records import ARTICLE_SENDERS, ARTICLE_TYPES
 from .state import TwinState
 from .tickets import Transaction
-from .util import ApiError, not_found, to_int
+from .util import ApiError, to_int
 
 bp = Blueprint("links", __name__)
 twin_bp = Blueprint("twin_emails", __name__)
@@ -69,6 +77,16 @@ def _links(state: TwinState) -> list[dict[str, Any]]:
     return [row for _key, row in sorted(state.tables["links"].items())]
 
 
+def _allow(allowed: bool) -> None:
+    if not allowed:
+        raise ApiError(403, FORBIDDEN, {"X-Failure": FORBIDDEN})
+
+
+def _agent_may(state: TwinState, ticket: dict[str, Any] | None, access: str) -> bool:
+    """TicketPolicy#agent_read_access? ("read") / agent_update_access? ("change"); no ticket: denied."""
+    return ticket is not None and agent_access(state, acting_user(), ticket, access)
+
+
 def _touch(state: TwinState, ticket_id: Any) -> None:
     # touch_reference_by_params: updated_at only, no history, no trigger.
     ticket = state.find("tickets", ticket_id)
@@ -83,6 +101,7 @@ def links_index() -> Any:
     object_id = LINK_OBJECTS.get(str(params.get("link_object")))
     value = to_int(params.get("link_object_value"))
     with state.lock:
+        _allow(object_id is not None and _agent_may(state, state.find("tickets", value), "read"))
         found: list[dict[str, Any]] = []
         rows = _links(state)
         for row in rows:
@@ -109,11 +128,15 @@ def links_add() -> Any:
     with state.lock:
         source = next((t for t in state.tables["tickets"].values()
                        if str(t["number"]) == str(params.get("link_object_source_number"))), None)  # fmt: skip
-        if params.get("link_object_source") != "Ticket" or source is None:
-            return jsonify({"error": "No such object!"}), 422
-        if params.get("link_object_target") != "Ticket":
+        if params.get("link_object_target") != "Ticket" or params.get("link_object_source") != "Ticket":
             raise ApiError(422, "The twin links tickets only")
         target_value = to_int(params.get("link_object_target_value"))
+        target = state.find("tickets", target_value)
+        if target is None:
+            raise ApiError(404, f"Couldn't find Ticket with 'id'={params.get('link_object_target_value')}")
+        _allow(_agent_may(state, target, "change") and (source is None or _agent_may(state, source, "read")))
+        if source is None:
+            return jsonify({"error": "No such object!"}), 422
         type_id = _link_type_id(state, str(params.get("link_type") or ""))
         key = (type_id, source["id"], target_value)
         if any((r["link_type_id"], r["link_object_source_value"], r["link_object_target_value"]) == key
@@ -137,6 +160,7 @@ def links_remove() -> Any:
     with state.lock:
         name = str(params.get("link_type") or "")
         source, target = to_int(params.get("link_object_source_value")), to_int(params.get("link_object_target_value"))
+        _allow(_agent_may(state, state.find("tickets", target), "change"))
         wanted = {(_link_type_id(state, name), source, target), (_link_type_id(state, OTHER_SIDE.get(name, name)), target, source)}
         removed = [r for r in _links(state)
                    if (r["link_type_id"], r["link_object_source_value"], r["link_object_target_value"]) in wanted]
@@ -148,9 +172,12 @@ def links_remove() -> Any:
 
 
 def _mentionable(state: TwinState, params: dict[str, Any]) -> dict[str, Any]:
+    """The ticket, when the caller may be mentioned on it (MentionsControllerPolicy#object_accessible?)."""
     if params.get("mentionable_type") != "Ticket":
         raise ApiError(422, "The parameter 'mentionable_type' is invalid.")
-    return state.get("tickets", params.get("mentionable_id"))
+    ticket = state.get("tickets", params.get("mentionable_id"))
+    _allow(_agent_may(state, ticket, "read"))
+    return ticket
 
 
 @bp.get("/mentions")
@@ -177,9 +204,6 @@ def mentions_create() -> Any:
     user_id = actor_id()
     with state.lock:
         ticket = _mentionable(state, params)
-        user = state.get("users", user_id)
-        if not state.is_agent(user):
-            raise ApiError(422, "The user could not be mentioned.")
         if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user_id for m in state.tables["mentions"].values()):
             raise ApiError(422, "Object already exists!")
         now = state.now_iso()
@@ -196,10 +220,10 @@ def mentions_destroy(mention_id: int) -> Any:
     state = twin().state
     with state.lock:
         mention = state.tables["mentions"].get(mention_id)
-        if mention is None or mention["user_id"] != actor_id():
-            raise not_found("Mention", mention_id)
+        ticket = None if mention is None else state.find("tickets", mention["mentionable_id"])
+        _allow(mention is not None and (mention["user_id"] == actor_id() or _agent_may(state, ticket, "change")))
+        assert mention is not None
         del state.tables["mentions"][mention_id]
-        ticket = state.find("tickets", mention["mentionable_id"])
         if ticket is not None:
             _update_mentionable(state, ticket, actor_id())
         return jsonify(state.pick(mention, MENTION_COLUMNS))

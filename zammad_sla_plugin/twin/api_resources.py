@@ -44,6 +44,22 @@ def _plain(columns: tuple[str, ...]) -> Render:
     return lambda state, row: {c: copy.deepcopy(row.get(c)) for c in columns}
 
 
+# WebhooksController SENSITIVE_FIELDS, masked by SensitiveParamsHelper#mask on every
+# rendering (unset values stay unset); a PUT carrying the mask keeps the stored value (#unmask).
+SENSITIVE_MASK = "**********"
+WEBHOOK_SENSITIVE: tuple[str, ...] = ("signature_token", "bearer_token", "basic_auth_password")
+
+
+def _masked(render: Render) -> Render:
+    def masked(state: TwinState, row: dict[str, Any]) -> dict[str, Any]:
+        data = render(state, row)
+        for key in WEBHOOK_SENSITIVE:
+            if data.get(key) not in (None, "", {}, []):
+                data[key] = SENSITIVE_MASK
+        return data
+    return masked
+
+
 def _with_names(columns: tuple[str, ...]) -> Render:
     def render(state: TwinState, row: dict[str, Any]) -> dict[str, Any]:
         data = {c: copy.deepcopy(row.get(c)) for c in columns}
@@ -72,7 +88,7 @@ RESOURCES: dict[str, Resource] = {
     "webhooks": Resource(
         "webhooks", None, WEBHOOK_COLUMNS,
         lambda: {"http_method": "post", "ssl_verify": True, "customized_payload": False, "active": True},
-        _plain(WEBHOOK_COLUMNS), _with_names(WEBHOOK_COLUMNS), ("name", "endpoint")),
+        _masked(_plain(WEBHOOK_COLUMNS)), _masked(_with_names(WEBHOOK_COLUMNS)), ("name", "endpoint")),
     "triggers": Resource(
         "triggers", None, TRIGGER_COLUMNS,
         lambda: {"condition": {}, "perform": {}, "disable_notification": True, "activator": "action",
@@ -120,6 +136,8 @@ def _validate(resource: Resource, state: TwinState, row: dict[str, Any]) -> None
 def _assign(resource: Resource, state: TwinState, row: dict[str, Any], params: dict[str, Any]) -> None:
     columns = state.columns(resource.obj, resource.columns) if resource.obj else list(resource.columns)
     for key, value in params.items():
+        if resource.table == "webhooks" and key in WEBHOOK_SENSITIVE and value == SENSITIVE_MASK:
+            continue  # unmask: the stored secret stays (None on create, as Zammad clears it)
         if key in columns and key not in STAMPS:
             row[key] = coerce(state, resource.obj, key, value) if resource.obj else value
     if resource.table == "overviews":
@@ -339,7 +357,11 @@ def attributes_destroy(ident: int) -> Any:
 def attributes_execute_migrations() -> Any:
     state = twin().state
     with state.lock:
-        objects.execute_migrations(state)
+        created = objects.execute_migrations(state)
+        restart = twin().restart
+        if created is not None and restart is not None:
+            # ObjectManager::Attribute.migration_execute ends with AppVersion.trigger_restart.
+            restart.migrated(created)
     return jsonify({})
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from . import assets as asset_builder
-from .context import actor_id, body, commit, expand, paginate, truthy, twin
+from .context import actor_id, acting_user, body, commit, expand, paginate, truthy, twin
+from .permissions import permitted
+from .policy import FORBIDDEN, can, ticket_access
 from .selector import Context, matches, normalize
 from .tickets import Transaction, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
 from .util import ApiError, parse_time
@@ -19,7 +21,9 @@ bp = Blueprint("tickets", __name__)
 def tickets_index() -> Any:
     state = twin().state
     with state.lock:
-        rows = paginate(sorted(state.tables["tickets"].values(), key=lambda t: t["id"]), 100, 100)
+        user = acting_user()
+        readable = [t for t in state.tables["tickets"].values() if can(state, user, t, "show")]  # ReadScope
+        rows = paginate(sorted(readable, key=lambda t: t["id"]), 100, 100)
         if expand():
             return jsonify([state.ticket_with_names(t) for t in rows])
         return jsonify([state.ticket_attributes(t) for t in rows])
@@ -29,7 +33,7 @@ def tickets_index() -> Any:
 def tickets_create() -> Any:
     state = twin().state
     with state.lock:
-        transaction = create_ticket(state, body(), actor_id())
+        transaction = create_ticket(state, body(), actor_id(), screen="create_middle")
         commit(transaction)
         ticket = state.tables["tickets"][transaction.ticket_id]
         data = state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket)
@@ -41,6 +45,7 @@ def tickets_show(ticket_id: int) -> Any:
     state = twin().state
     with state.lock:
         ticket = state.get("tickets", ticket_id)
+        ticket_access(state, acting_user(), ticket, "show")
         return jsonify(state.ticket_with_names(ticket) if expand() else state.ticket_attributes(ticket))
 
 
@@ -49,7 +54,8 @@ def tickets_update(ticket_id: int) -> Any:
     state = twin().state
     with state.lock:
         ticket = state.get("tickets", ticket_id)
-        transaction = update_ticket(state, ticket, body(), actor_id())
+        ticket_access(state, acting_user(), ticket, "update")
+        transaction = update_ticket(state, ticket, body(), actor_id(), screen="edit")
         if transaction.changes or transaction.article_id:
             commit(transaction)
         return jsonify(state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket))
@@ -59,7 +65,9 @@ def tickets_update(ticket_id: int) -> Any:
 def tickets_delete(ticket_id: int) -> Any:
     state = twin().state
     with state.lock:
-        delete_ticket(state, state.get("tickets", ticket_id))
+        ticket = state.get("tickets", ticket_id)
+        ticket_access(state, acting_user(), ticket, "destroy")
+        delete_ticket(state, ticket)
     return Response(status=200)
 
 
@@ -104,6 +112,8 @@ def tickets_search() -> Any:
             if query and query not in ("*",) and query.lower() not in (ticket["title"] or "").lower() \
                     and query.lower() not in ticket["number"].lower():
                 continue
+            if not can(state, acting_user(), ticket, "show"):
+                continue
             ctx = Context(ticket=ticket, tags=ticket_tags(state, ticket["id"]), current_user_id=actor_id())
             if matches(state, tree, ctx):
                 found.append(ticket)
@@ -129,7 +139,7 @@ def tickets_search() -> Any:
 def ticket_history(ticket_id: int) -> Any:
     state = twin().state
     with state.lock:
-        state.get("tickets", ticket_id)
+        ticket_access(state, acting_user(), state.get("tickets", ticket_id), "show")
         rows = state.history.rows("Ticket", ticket_id, ("Ticket::Article",))
         assets: dict[str, Any] = {}
         for row in rows:
@@ -169,8 +179,14 @@ def tags_add() -> Any:
     state = twin().state
     with state.lock:
         _params, ticket_id, item = _tag_target()
+        user = acting_user()
+        ticket_access(state, user, state.tables["tickets"][ticket_id], "agent_update")
         if not item.strip():
             raise ApiError(422, "Need item param")
+        # Tag.tag_allowed?: setting tag_new, or admin.tag, or the tag is already in the tag list.
+        if not (state.settings["tag_new"] or permitted(state, user, "admin.tag")
+                or item.strip() in state.tag_items.values()):
+            raise ApiError(403, FORBIDDEN, {"X-Failure": FORBIDDEN})
         add_tag(state, ticket_id, item, actor_id())
     return jsonify(True), 201
 
@@ -180,8 +196,72 @@ def tags_remove() -> Any:
     state = twin().state
     with state.lock:
         _params, ticket_id, item = _tag_target()
+        ticket_access(state, acting_user(), state.tables["tickets"][ticket_id], "agent_update")
         remove_tag(state, ticket_id, item)
     return jsonify(True), 200
+
+
+# ------------------------------------------------------------------ tag list (admin.tag)
+@bp.get("/tag_list")
+def tag_list_index() -> Any:
+    state = twin().state
+    with state.lock:
+        counts: dict[str, int] = {}
+        for tags in state.tags.values():
+            for tag in tags:
+                counts[tag["name"]] = counts.get(tag["name"], 0) + 1
+        items = sorted(state.tag_items.items(), key=lambda item: item[1])
+        return jsonify([{"id": ident, "name": name, "count": counts.get(name, 0)} for ident, name in items])
+
+
+@bp.post("/tag_list")
+def tag_list_create() -> Any:
+    state = twin().state
+    name = str(body().get("name") or "").strip()
+    if not name:
+        raise ApiError(422, "Name can't be blank")
+    with state.lock:
+        state.tag_item(name)
+    return jsonify({})
+
+
+@bp.put("/tag_list/<int:ident>")
+def tag_list_update(ident: int) -> Any:
+    state = twin().state
+    name = str(body().get("name") or "").strip()
+    with state.lock:
+        old = state.tag_items.get(ident)
+        if old is None:
+            raise ApiError(404, f"Couldn't find Tag::Item with 'id'={ident}")
+        if not name:
+            raise ApiError(422, "Name can't be blank")
+        if name != old:
+            merge_into = next((i for i, n in state.tag_items.items() if n == name), None)
+            for tags in state.tags.values():
+                names = [t["name"] for t in tags]
+                for tag in list(tags):
+                    if tag["name"] == old:
+                        if name in names:
+                            tags.remove(tag)  # Tag::Item.rename merges into the existing tag
+                        else:
+                            tag["name"] = name
+            if merge_into is not None:
+                del state.tag_items[ident]
+            else:
+                state.tag_items[ident] = name
+    return jsonify({})
+
+
+@bp.delete("/tag_list/<int:ident>")
+def tag_list_destroy(ident: int) -> Any:
+    state = twin().state
+    with state.lock:
+        name = state.tag_items.pop(ident, None)
+        if name is None:
+            raise ApiError(404, f"Couldn't find Tag::Item with 'id'={ident}")
+        for ticket_id, tags in state.tags.items():
+            state.tags[ticket_id] = [t for t in tags if t["name"] != name]
+    return jsonify({})
 
 
 @bp.post("/ticket_articles")
@@ -190,6 +270,7 @@ def articles_create() -> Any:
     params = body()
     with state.lock:
         ticket = state.get("tickets", params.get("ticket_id"))
+        ticket_access(state, acting_user(), ticket, "update")
         article = create_article(state, ticket, params, actor_id())
         commit(Transaction("update", ticket["id"], actor_id(), {}, article["id"]))
         return jsonify(state.article_render(article)), 201
@@ -199,12 +280,14 @@ def articles_create() -> Any:
 def articles_show(article_id: int) -> Any:
     state = twin().state
     with state.lock:
-        return jsonify(state.article_render(state.get("articles", article_id)))
+        article = state.get("articles", article_id)
+        ticket_access(state, acting_user(), state.tables["tickets"][article["ticket_id"]], "show")
+        return jsonify(state.article_render(article))
 
 
 @bp.get("/ticket_articles/by_ticket/<int:ticket_id>")
 def articles_by_ticket(ticket_id: int) -> Any:
     state = twin().state
     with state.lock:
-        state.get("tickets", ticket_id)
+        ticket_access(state, acting_user(), state.get("tickets", ticket_id), "show")
         return jsonify([state.article_render(state.tables["articles"][a]) for a in state.article_ids(ticket_id)])

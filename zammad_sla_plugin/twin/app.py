@@ -8,9 +8,12 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api_links, api_resources, api_tickets, api_workflows
+from . import api_links, api_resources, api_tickets, api_workflows, bulk
 from .context import TwinContext, twin
 from .observability import Faults
+from .permissions import permitted
+from .policy import check_controller
+from .restart import BAD_GATEWAY_HTML
 from .util import ApiError, iso, parse_time
 
 API_PREFIX = "/api/v1"
@@ -33,23 +36,33 @@ def _authenticate() -> None:
     if not header:
         raise ApiError(403, "Authentication required", {"X-Failure": "Authentication required"})
     token = _token_from_header(header)
-    if token != ctx.token:
+    if token == ctx.token:
+        user_id = ctx.api_user_id
+    elif token is not None and token in ctx.tokens:
+        user_id = ctx.tokens[token]
+    else:
         raise ApiError(401, "Can't find User for Token", {"X-Failure": "Can't find User for Token"})
-    user_id = ctx.api_user_id
     behalf = request.headers.get("From") or request.headers.get("X-On-Behalf-Of")
-    if behalf:
-        with ctx.state.lock:
+    with ctx.state.lock:
+        if behalf:
+            # authentication_check_prerequisites: acting on behalf needs admin.user.
+            if not permitted(ctx.state, ctx.state.find("users", user_id), "admin.user"):
+                message = "Current user has no permission to use 'From'/'X-On-Behalf-Of'!"
+                raise ApiError(403, message, {"X-Failure": message})
             user = ctx.state.find_user(behalf)
-        if user is None:
-            raise ApiError(401, f"No such user '{behalf}'")
-        user_id = user["id"]
-    g.user_id = user_id
+            if user is None:
+                raise ApiError(401, f"No such user '{behalf}'")
+            user_id = user["id"]
+        g.user_id = user_id
+        # prepend_before_action { authentication_check && authorize! }: the controller
+        # policy runs before the action looks anything up.
+        check_controller(ctx.state, ctx.state.find("users", user_id), request.endpoint)
 
 
 def _inject_faults() -> Response | None:
     ctx = twin()
     faults = ctx.faults.faults
-    if not faults.applies_to(request.path):
+    if not faults.applies_to(request.path, request.method):
         return None
     if faults.outage:
         return Response("<html><body><h1>503 Service Unavailable</h1></body></html>", status=503,
@@ -83,6 +96,10 @@ def create_app(context: TwinContext) -> Flask:
         g.user_id = None
         if not request.path.startswith(API_PREFIX + "/"):
             return None
+        restart = twin().restart
+        if restart is not None and restart.down():
+            g.faulted = True
+            return Response(BAD_GATEWAY_HTML, status=502, content_type="text/html")
         injected = _inject_faults()
         if injected is not None:
             g.faulted = True
@@ -126,6 +143,7 @@ def create_app(context: TwinContext) -> Flask:
         return error
 
     _register_twin_routes(app)
+    bulk.register(app)
     return app
 
 
@@ -186,6 +204,48 @@ def _register_twin_routes(app: Flask) -> None:
     def requests_delete() -> Any:
         twin().requests.clear()
         return jsonify({})
+
+    @app.get("/_twin/notifications")
+    def notifications_get() -> Any:
+        return jsonify({"notifications": twin().notifications.entries()})
+
+    @app.delete("/_twin/notifications")
+    def notifications_delete() -> Any:
+        twin().notifications.clear()
+        return jsonify({"notifications": []})
+
+    @app.get("/_twin/settings")
+    def settings_get() -> Any:
+        return jsonify(twin().state.settings)
+
+    @app.post("/_twin/settings")
+    def settings_post() -> Any:
+        ctx = twin()
+        data = request.get_json(silent=True, force=True)
+        if not isinstance(data, dict):
+            return jsonify({"error": "expected a JSON object of settings"}), 422
+        unknown = sorted(set(data) - set(ctx.state.settings))
+        if unknown:
+            return jsonify({"error": f"unknown twin settings: {', '.join(unknown)}"}), 422
+        if any(not isinstance(v, bool) for v in data.values()):
+            return jsonify({"error": "settings must be booleans"}), 422
+        with ctx.state.lock:
+            ctx.state.settings.update(data)
+            if ctx.restart is not None:
+                ctx.restart.auto_shutdown = ctx.state.settings["auto_shutdown"]
+        return jsonify(ctx.state.settings)
+
+    @app.get("/_twin/restarts")
+    def restarts_get() -> Any:
+        restart = twin().restart
+        return jsonify(restart.status() if restart is not None else {"restarts": 0, "down": False})
+
+    @app.post("/_twin/restart")
+    def restart_post() -> Any:
+        restart = twin().restart
+        if restart is not None:
+            restart.restart_now()
+        return jsonify(restart.status() if restart is not None else {"restarts": 0, "down": False})
 
     @app.get("/_twin/deliveries")
     def deliveries_get() -> Any:

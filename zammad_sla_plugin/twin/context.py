@@ -9,7 +9,9 @@ from flask import current_app, g, request
 
 from .clock import TwinClock
 from .delivery import Deliverer
+from .notifications import NotificationLog, recipients
 from .observability import FaultInjector, RequestLog
+from .restart import RestartSimulator
 from .state import TwinState
 from .tickets import Transaction
 from .triggers import fired_jobs
@@ -26,6 +28,10 @@ class TwinContext:
     deliverer: Deliverer
     faults: FaultInjector = field(default_factory=FaultInjector)
     requests: RequestLog = field(default_factory=RequestLog)
+    notifications: NotificationLog = field(default_factory=NotificationLog)
+    restart: RestartSimulator | None = None
+    # More tokens, each of its own user (e.g. the test harness's admin): token -> user id.
+    tokens: dict[str, int] = field(default_factory=dict)
 
 
 def twin() -> TwinContext:
@@ -71,6 +77,13 @@ def paginate(items: list[Any], default: int, maximum: int) -> list[Any]:
 
 
 def commit(transaction: Transaction) -> None:
-    """Evaluate triggers for a finished transaction; deliveries start after the response."""
-    jobs = fired_jobs(twin().state, transaction)
+    """Evaluate triggers and notifications for a finished transaction; deliveries start after the response."""
+    ctx = twin()
+    jobs = fired_jobs(ctx.state, transaction)
     g.setdefault("jobs", []).extend(jobs)
+    ctx.notifications.extend(recipients(ctx.state, transaction))
+
+
+def acting_user() -> dict[str, Any]:
+    """The user row the request acts as."""
+    return twin().state.get("users", actor_id())

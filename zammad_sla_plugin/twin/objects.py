@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from .permissions import permitted
 from .records import ATTRIBUTE_COLUMNS, ORGANIZATION_COLUMNS, TICKET_COLUMNS, USER_COLUMNS, GROUP_COLUMNS, blank
 from .state import CUSTOM_OBJECTS, OBJECT_TABLES, TwinState
 from .util import ApiError, parse_time
@@ -258,11 +259,16 @@ def remove(state: TwinState, record: dict[str, Any]) -> None:
     record["to_delete"] = True
 
 
-def execute_migrations(state: TwinState) -> None:
-    """POST /object_manager_attributes_execute_migrations: apply every pending change."""
+def execute_migrations(state: TwinState) -> dict[str, list[str]] | None:
+    """POST /object_manager_attributes_execute_migrations: apply every pending change.
+
+    Returns the columns created per object, or None when nothing was pending (then Zammad
+    has nothing to restart for)."""
+    created: dict[str, list[str]] | None = None
     for attribute in list(state.tables["attributes"].values()):
         if not (attribute["to_create"] or attribute["to_migrate"] or attribute["to_delete"] or attribute["to_config"]):
             continue
+        created = created if created is not None else {}
         obj, name = attribute["_object"], attribute["name"]
         rows = state.tables[OBJECT_TABLES[obj]].values()
         if attribute["to_delete"]:
@@ -280,13 +286,16 @@ def execute_migrations(state: TwinState) -> None:
                 continue
         if name not in state.custom_columns[obj]:
             state.custom_columns[obj].append(name)
-            default = _column_default(attribute)
+            created.setdefault(obj, []).append(name)
+            default = column_default(attribute)
             for row in rows:
                 row[name] = default
         attribute["to_create"] = attribute["to_migrate"] = attribute["to_delete"] = False
+    return created
 
 
-def _column_default(attribute: dict[str, Any]) -> Any:
+def column_default(attribute: dict[str, Any]) -> Any:
+    """The database default of an attribute's column."""
     # String-ish columns get no database default; integer/boolean/date(time) columns do.
     default = attribute["data_option"].get("default")
     if attribute["data_type"] in ("integer", "boolean", "active", "datetime", "date") and default not in ("", None):
@@ -338,3 +347,19 @@ def seed_builtin(state: TwinState) -> None:
         )
         attribute["_object"] = obj
         state.insert("attributes", attribute)
+
+
+def visible_attributes(state: TwinState, obj: str, user: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """ObjectManager::Object#attributes(user): active attributes that exist as columns and whose
+    `data_option.permission` (if any) the user holds (ObjectManager::Element::Backend#visible?)."""
+    result = []
+    for attribute in sorted(state.tables["attributes"].values(), key=lambda a: (a["position"] or 0, a["name"])):
+        if attribute["_object"] != obj or not attribute["active"]:
+            continue
+        if attribute["editable"] and attribute["name"] not in state.custom_columns[obj]:
+            continue  # not migrated yet: no column behind it
+        wanted = (attribute["data_option"] or {}).get("permission")
+        if wanted and not permitted(state, user, wanted):
+            continue
+        result.append(attribute)
+    return result

@@ -20,6 +20,7 @@ class Faults:
     outage: bool = False
     paths: str | None = None
     retry_after: int | None = None
+    methods: tuple[str, ...] = ()  # empty: every method
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Faults":
@@ -31,6 +32,7 @@ class Faults:
             outage=bool(data.get("outage", False)),
             paths=data.get("paths") or None,
             retry_after=None if data.get("retry_after") is None else int(data["retry_after"]),
+            methods=tuple(str(m).upper() for m in data.get("methods") or ()),
         )
         if not 0 <= faults.error_rate <= 1:
             raise ValueError("error_rate must be between 0 and 1")
@@ -43,10 +45,12 @@ class Faults:
     def to_json(self) -> dict[str, Any]:
         """The configuration as JSON."""
         return {"latency_ms": self.latency_ms, "error_rate": self.error_rate, "status": self.status,
-                "outage": self.outage, "paths": self.paths, "retry_after": self.retry_after}
+                "outage": self.outage, "paths": self.paths, "retry_after": self.retry_after, "methods": list(self.methods)}
 
-    def applies_to(self, path: str) -> bool:
-        """Whether this configuration targets `path`."""
+    def applies_to(self, path: str, method: str = "GET") -> bool:
+        """Whether this configuration targets `method` `path`."""
+        if self.methods and method.upper() not in self.methods:
+            return False
         return self.paths is None or re.search(self.paths, path) is not None
 
 

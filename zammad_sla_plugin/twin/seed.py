@@ -4,8 +4,10 @@ core workflows; optional demo tickets."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from .permissions import ROLE_GRANTS, ids_of
 from .records import GROUP_COLUMNS, ORGANIZATION_COLUMNS, PRIORITY_COLUMNS, ROLE_COLUMNS, STATE_COLUMNS, blank, new_user
 from .state import TwinState
 from .tickets import add_tag, create_ticket, update_ticket
@@ -28,14 +30,14 @@ def _stamp(state: TwinState, created_by_id: int = 1) -> dict[str, Any]:
 
 def seed_base(state: TwinState, api_login: str) -> None:
     """The records every fresh Zammad (plus our API user and a few people) has."""
-    for ident, name, note, signup, permissions in (
-        (1, "Admin", "To configure your system.", False, [1, 43, 55, 65]),
-        (2, "Agent", "To work on Tickets.", False, [43, 57, 60, 62, 66]),
-        (3, "Customer", "People who create Tickets ask for help.", True, [44, 47, 48, 50, 54, 58]),
+    for ident, name, note, signup in (
+        (1, "Admin", "To configure your system.", False),
+        (2, "Agent", "To work on Tickets.", False),
+        (3, "Customer", "People who create Tickets ask for help.", True),
     ):
         role = blank(ROLE_COLUMNS, id=ident, name=name, note=note, default_at_signup=signup,
                      active=True, preferences={}, **_stamp(state))
-        role["_permission_ids"] = permissions
+        role["_permission_ids"] = ids_of(ROLE_GRANTS[name])
         state.insert("roles", role)
 
     for ident, name, domain in ((1, "Zammad Foundation", ""), (2, "Awesome Customer Inc.", "example.com")):
@@ -61,7 +63,7 @@ def seed_base(state: TwinState, api_login: str) -> None:
         email = "" if ident == 1 else login
         preferences: dict[str, Any] = {} if ident == 1 else {"locale": "en-us"}
         if 2 in roles:
-            preferences = {"notification_config": {"matrix": _MATRIX}, "locale": "en-us"}
+            preferences = {"notification_config": {"matrix": copy.deepcopy(_MATRIX)}, "locale": "en-us"}
         user = new_user(id=ident, login=login, firstname=first, lastname=last, email=email,
                         organization_id=org, active=ident != 1, department="", address="",
                         preferences=preferences, **_stamp(state))
@@ -112,3 +114,58 @@ def seed_demo(state: TwinState) -> None:
         update_ticket(state, ticket, {"owner_id": owner, "state": state_name, "priority": priority}, API_USER_ID)
         for tag in tags:
             add_tag(state, ticket["id"], tag, API_USER_ID)
+
+
+def _role_with(state: TwinState, name: str, permissions: list[str]) -> int:
+    """A role named `name` holding exactly `permissions` (created or replaced); its id."""
+    permission_ids = ids_of(permissions)
+    role = state.by_name("roles", name)
+    if role is None:
+        role = state.insert("roles", blank(ROLE_COLUMNS, name=name, note="", default_at_signup=False, active=True,
+                                           preferences={}, **_stamp(state)))
+    role["_permission_ids"] = permission_ids
+    return int(role["id"])
+
+
+def restrict_api_user(state: TwinState, permissions: list[str]) -> None:
+    """Give the token's user exactly one role "zammad-sla" holding `permissions`."""
+    user = state.tables["users"][API_USER_ID]
+    user["_role_ids"] = [_role_with(state, "zammad-sla", permissions)]
+    agent = "ticket.agent" in permissions or "ticket" in permissions
+    user["_group_ids"] = {gid: ["full"] for gid in state.tables["groups"]} if agent else {}
+    if not agent:
+        user["preferences"] = {"locale": "en-us"}
+
+
+def add_agent(state: TwinState, login: str, firstname: str = "", lastname: str = "", *,
+              groups: dict[int, list[str]] | None = None, permissions: list[str] | None = None,
+              active: bool = True) -> dict[str, Any]:
+    """An agent with the default notification matrix; `permissions` replaces the Agent role
+    by a role "<login>" holding exactly those."""
+    roles = [2] if permissions is None else [_role_with(state, login, permissions)]
+    user = new_user(login=login, firstname=firstname, lastname=lastname, email=login if "@" in login else "",
+                    active=active, department="", address="",
+                    preferences={"notification_config": {"matrix": copy.deepcopy(_MATRIX)}, "locale": "en-us"},
+                    **_stamp(state))
+    user["_role_ids"] = roles
+    user["_group_ids"] = {1: ["full"]} if groups is None else {int(k): list(v) for k, v in groups.items()}
+    return state.insert("users", user)
+
+
+HARNESS_LOGIN = "admin@example.com"
+
+
+def add_harness_admin(state: TwinState) -> dict[str, Any]:
+    """The test harness's own admin (Admin + Agent, full group access, `admin.user` for `From`).
+
+    Its notification matrix is all off, as an admin who muted them, so it never shows up among
+    the people Zammad would notify.
+    """
+    muted = {name: {"criteria": {"owned_by_me": False, "owned_by_nobody": False, "subscribed": False, "no": False},
+                    "channel": {"email": False, "online": False}} for name in _MATRIX}  # fmt: skip
+    user = new_user(login=HARNESS_LOGIN, firstname="Harness", lastname="Admin", email=HARNESS_LOGIN, active=True,
+                    department="", address="", preferences={"notification_config": {"matrix": muted}, "locale": "en-us"},
+                    **_stamp(state))  # fmt: skip
+    user["_role_ids"] = [1, 2]
+    user["_group_ids"] = {int(g): ["full"] for g in state.tables["groups"]}
+    return state.insert("users", user)

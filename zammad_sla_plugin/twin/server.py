@@ -17,16 +17,24 @@ from .context import TwinContext
 from .delivery import Deliverer
 from .objects import seed_builtin
 from .observability import FaultInjector, RequestLog
-from .seed import API_USER_ID, seed_base, seed_demo
+from .restart import RestartSimulator
+from .seed import API_USER_ID, add_agent, add_harness_admin, restrict_api_user, seed_base, seed_demo
 from .state import TwinState
 
 
 class TwinServer:
     """A Zammad-compatible HTTP server with in-memory state.
 
-    `time_scale` multiplies webhook retry waits (0.001 turns 10 s into 10 ms). `now`
-    starts the twin clock at that instant (it then ticks at real speed; `frozen=True`
-    stops it). Use `start()`/`stop()` or a `with` block; `url` is valid after start.
+    `time_scale` multiplies webhook retry waits (0.001 turns 10 s into 10 ms) and the restart
+    after migrations. `now` starts the twin clock at that instant (it then ticks at real speed;
+    `frozen=True` stops it). Use `start()`/`stop()` or a `with` block; `url` is valid after start.
+
+    `api_permissions=None` gives the token's user the Admin and Agent roles (everything); a list
+    of Zammad permission names gives it exactly one role "zammad-sla" holding those (plus full
+    access to every group when it holds ticket.agent). `tag_new` and `auto_shutdown` are
+    Zammad's settings; with `auto_shutdown` the twin answers 502 for `restart_seconds` starting
+    `shutdown_delay_seconds` after migrations ran (both times time_scale). `harness_token` adds a
+    second token, of an admin user (`admin@example.com`) that tests and the demo act through.
     """
 
     def __init__(
@@ -42,6 +50,12 @@ class TwinServer:
         api_login: str = "zammad-sla@example.com",
         threads: int = 8,
         fault_seed: int | None = None,
+        api_permissions: list[str] | None = None,
+        tag_new: bool = True,
+        auto_shutdown: bool = True,
+        restart_seconds: float = 2.0,
+        shutdown_delay_seconds: float = 0.5,
+        harness_token: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -53,10 +67,18 @@ class TwinServer:
             seed_builtin(self.state)
             if seed_demo_data:
                 seed_demo(self.state)
+            if api_permissions is not None:
+                restrict_api_user(self.state, api_permissions)
+            self.state.settings.update(tag_new=tag_new, auto_shutdown=auto_shutdown)
+            harness = add_harness_admin(self.state) if harness_token else None
+        self.restart = RestartSimulator(auto_shutdown=auto_shutdown, restart_seconds=restart_seconds,
+                                        shutdown_delay_seconds=shutdown_delay_seconds, time_scale=time_scale)
+        self.state.restart = self.restart
         self.deliverer = Deliverer(self.state, time_scale)
         self.context = TwinContext(
             state=self.state, clock=self.clock, token=token, api_user_id=API_USER_ID,
             deliverer=self.deliverer, faults=FaultInjector(fault_seed), requests=RequestLog(),
+            restart=self.restart, tokens={harness_token: int(harness["id"])} if harness_token and harness else {},
         )
         self.app = create_app(self.context)
         self._threads = threads
@@ -114,6 +136,28 @@ class TwinServer:
             self._thread.join(timeout=5)
             self._thread = None
         self._server = None
+
+    @property
+    def notifications(self) -> list[dict[str, Any]]:
+        """The notification log (as GET /_twin/notifications)."""
+        return self.context.notifications.entries()
+
+    def add_agent(self, login: str, firstname: str = "", lastname: str = "", *, groups: dict[int, list[str]] | None = None,
+                  permissions: list[str] | None = None, active: bool = True) -> dict[str, Any]:
+        """Add an agent (Agent role, default notification matrix, full access to group 1 unless
+        `groups` says otherwise); `permissions` gives it a role of its own with exactly those."""
+        with self.state.lock:
+            return add_agent(self.state, login, firstname, lastname, groups=groups, permissions=permissions, active=active)
+
+    def wait_until_up(self, timeout: float = 10.0) -> bool:
+        """Block until a pending restart after migrations has finished (test helper)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.restart.status()
+            if not status["down"] and (not status["stale_columns"] or not status["auto_shutdown"]):
+                return True
+            time.sleep(0.002)
+        return False
 
     def wait_for_deliveries(self, timeout: float = 5.0) -> bool:
         """Block until no webhook job is running or waiting (test helper)."""

@@ -55,6 +55,26 @@ class TwinState:
         self.custom_columns: dict[str, list[str]] = {name: [] for name in CUSTOM_OBJECTS}
         self.ticket_number = itertools.count(67001)
         self.attachment_ids = itertools.count(1)
+        # Tag::Item: the tag list (id -> name); ids never reused.
+        self.tag_items: dict[int, str] = {}
+        self.tag_item_ids = itertools.count(1)
+        # Twin-configurable Zammad settings (Setting.get): see TwinServer / POST /_twin/settings.
+        self.settings: dict[str, Any] = {"tag_new": True, "auto_shutdown": True}
+        # Set by TwinServer: knows which migrated columns the running processes do not know yet.
+        self.restart: Any = None
+
+    def stale_columns(self, obj: str) -> set[str]:
+        """Columns of `obj` migrated since the last restart (unknown to the running processes)."""
+        return set() if self.restart is None else self.restart.stale(obj)
+
+    def tag_item(self, name: str) -> int:
+        """Tag::Item.lookup_by_name_and_create: the item id of `name`."""
+        for ident, existing in self.tag_items.items():
+            if existing == name:
+                return ident
+        ident = next(self.tag_item_ids)
+        self.tag_items[ident] = name
+        return ident
 
     # ----------------------------------------------------------------- ids and time
     def next_id(self, table: str, start: int = 1) -> int:

@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .objects import validate_values
+from . import workflow_engine
+from .objects import column_default, validate_values
 from .records import ARTICLE_SENDERS, ARTICLE_TYPES, HISTORY_IGNORED, TICKET_COLUMNS, new_article, new_ticket, new_user
 from .state import TwinState
 from .util import ApiError, iso, parse_date, parse_time, ruby_time_to_s, to_int
@@ -170,7 +171,8 @@ def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> di
     if isinstance(customer, str) and customer.startswith("guess:"):
         raw["customer_id"] = guess_customer(state, customer[len("guess:"):], actor_id)
     clean = association_name_to_id(state, raw)
-    columns = set(state.columns("Ticket", TICKET_COLUMNS))
+    # param_cleanup keeps only the columns the running process knows (see restart.py).
+    columns = set(state.columns("Ticket", TICKET_COLUMNS)) - state.stale_columns("Ticket")
     result: dict[str, Any] = {}
     for key, value in clean.items():
         if key not in columns or key in PROTECTED:
@@ -183,8 +185,22 @@ def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> di
     return result
 
 
-def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int) -> Transaction:
-    """POST /tickets: the ticket, its `created` history, then the optional article."""
+def _check_workflows(state: TwinState, actor_id: int, screen: str | None, saved: dict[str, Any] | None,
+                     record: dict[str, Any]) -> None:
+    # ChecksCoreWorkflow#validate_workflows runs only when the controller set a screen.
+    if screen is None:
+        return
+    user = state.find("users", actor_id)
+    if user is None:
+        return
+    defaults = {a["name"]: column_default(a) for a in state.tables["attributes"].values() if a["_object"] == "Ticket"}
+    workflow_engine.validate(state, user, "Ticket", screen, saved, record, defaults)
+
+
+def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, screen: str | None = None) -> Transaction:
+    """POST /tickets: the ticket, its `created` history, then the optional article.
+
+    `screen` (TicketsController: 'create_middle') turns on the core workflow checks."""
     clean = ticket_params(state, params, actor_id)
     if not clean.get("title"):
         raise ApiError(422, "Title can't be blank")
@@ -207,6 +223,7 @@ def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int) -> Tr
     validate_values(state, "Ticket", ticket, set(clean), state.clock.now())
     if ticket["owner_id"] is None:
         ticket["owner_id"] = 1
+    _check_workflows(state, actor_id, screen, None, ticket)
     if "organization_id" not in clean:
         customer = state.find("users", ticket["customer_id"])
         ticket["organization_id"] = customer["organization_id"] if customer else None
@@ -231,13 +248,20 @@ def _custom_default(state: TwinState, obj: str, column: str) -> Any:
     return None
 
 
-def update_ticket(state: TwinState, ticket: dict[str, Any], params: dict[str, Any], actor_id: int) -> Transaction:
-    """PUT /tickets/:id: changed columns get history; no change and no article is a no-op."""
+def update_ticket(state: TwinState, ticket: dict[str, Any], params: dict[str, Any], actor_id: int,
+                  screen: str | None = None) -> Transaction:
+    """PUT /tickets/:id: changed columns get history; no change and no article is a no-op.
+
+    `screen` (TicketsController: 'edit') turns on the core workflow checks, which run on
+    every save, also when nothing changed (before_update)."""
     clean = ticket_params(state, params, actor_id)
     transaction = Transaction("update", ticket["id"], actor_id)
     if "customer_id" in clean and clean["customer_id"] != ticket["customer_id"] and "organization_id" not in clean:
         customer = state.find("users", clean["customer_id"])
         clean["organization_id"] = customer["organization_id"] if customer else None
+    candidate = {**ticket, **clean}
+    _check_workflows(state, actor_id, screen, ticket, candidate)
+    clean = {k: v for k, v in candidate.items() if k in clean or ticket.get(k) != v}
     changes = {k: (ticket.get(k), v) for k, v in clean.items() if ticket.get(k) != v}
     if changes:
         validate_values(state, "Ticket", {**ticket, **clean}, set(changes), state.clock.now())
@@ -330,7 +354,10 @@ def ticket_tags(state: TwinState, ticket_id: int) -> list[str]:
 def add_tag(state: TwinState, ticket_id: int, name: str, actor_id: int) -> None:
     """Tag.tag_add: duplicates are ignored; new tags write an `added` history row."""
     name = str(name).strip()
-    if not name or name in ticket_tags(state, ticket_id):
+    if not name:
+        return
+    state.tag_item(name)
+    if name in ticket_tags(state, ticket_id):
         return
     state.tags.setdefault(ticket_id, []).append({"name": name, "created_by_id": actor_id})
     now = state.now_iso()

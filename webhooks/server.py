@@ -1,0 +1,90 @@
+"""The production HTTP server of the receiver: waitress, configured against hostile traffic.
+
+- Bodies larger than anything Zammad sends are refused from their headers
+  (`max_request_body_size`), before waitress spools a byte to disk.
+- Half-sent requests (slowloris) never hold a thread: waitress reads asynchronously
+  and hands only complete requests to its threads. They are closed after
+  `channel_timeout` seconds of silence, and up to `connection_limit` of them can hang
+  at once without new deliveries being refused (waitress stops accepting at the limit).
+- `poll()` instead of `select()`, so connections beyond file descriptor 1024 work.
+
+Past the connection limit, or against a sender that trickles one byte at a time, put a
+reverse proxy in front (deploy/nginx/zammad-sla.conf).
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import threading
+import time
+from typing import Any, Callable
+
+from waitress.server import create_server
+
+from webhooks.app import MAX_BODY_BYTES
+
+THREADS = 8
+CONNECTION_LIMIT = 1000
+CHANNEL_TIMEOUT = 30  # seconds without a byte; Zammad itself waits at most 30 s for our answer
+MAX_HEADER_BYTES = 64 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+def server_options(threads: int = THREADS, connection_limit: int = CONNECTION_LIMIT) -> dict[str, Any]:
+    """waitress settings of the receiver (see the module docstring)."""
+    return {
+        "threads": threads,
+        "connection_limit": connection_limit,
+        "channel_timeout": CHANNEL_TIMEOUT,
+        "cleanup_interval": 5,  # how often idle channels are looked for (default 30 s)
+        "max_request_body_size": MAX_BODY_BYTES,
+        "max_request_header_size": MAX_HEADER_BYTES,
+        "asyncore_use_poll": True,
+        "backlog": 1024,
+        "ident": "zammad-sla",
+    }
+
+
+def raise_file_limit(wanted: int) -> None:
+    """Lift the soft open-files limit towards `wanted` (within the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def create_receiver_server(app: Any, host: str, port: int, **overrides: Any) -> Any:
+    """A waitress server for `app` on host:port with `server_options()` (plus `overrides`)."""
+    options = {**server_options(), **overrides}
+    raise_file_limit(options["connection_limit"] + 64)
+    return create_server(app, host=host, port=port, **options)
+
+
+class RateLimitedLog(logging.Filter):
+    """Let one record per `interval` seconds through (with a count of those held back).
+
+    waitress warns "Task queue depth is N" for every request queued while its threads are
+    busy: under a burst that is one line per request. One a minute says the same.
+    """
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        self._next = 0.0
+        self._suppressed = 0
+        self._guard = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._guard:
+            now = self._clock()
+            if now < self._next:
+                self._suppressed += 1
+                return False
+            if self._suppressed:
+                record.msg = f"{record.getMessage()} ({self._suppressed} similar messages suppressed)"
+                record.args = ()
+            self._next, self._suppressed = now + self.interval, 0
+            return True
