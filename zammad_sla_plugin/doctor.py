@@ -228,7 +228,7 @@ class Doctor:
             names = {str(t.get("name")) for t in self._list("tag_list")}
         except ZammadError as error:
             return CheckResult("tags", "FAIL", str(error), "see the token permissions check")
-        missing = [t for t in (self.policy.tags.at_risk, self.policy.tags.breached) if t not in names]
+        missing = [t for t in self.policy.tags.ours if t not in names]
         if missing:
             return CheckResult("tags", "FAIL", "not in the tag list: " + ", ".join(missing) +
                                " (Zammad refuses them on tickets while the tag_new setting is off)", "run `zammad-sla setup`")  # fmt: skip

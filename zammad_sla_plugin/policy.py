@@ -252,6 +252,11 @@ class Tags(_Strict):
     breached: str
     evidence_missing: str = "sla-evidence-missing"
 
+    @property
+    def ours(self) -> tuple[str, ...]:
+        """Every tag zammad-sla sets and removes (setup puts them in Zammad's tag list)."""
+        return (self.at_risk, self.breached, self.evidence_missing)
+
 
 class Notifications(_Strict):
     """Who Zammad notifies of zammad-sla's writes.
