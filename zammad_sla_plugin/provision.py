@@ -455,7 +455,8 @@ def core_workflows(client: ZammadClient) -> tuple[list[dict[str, Any]] | None, s
 # Every permission the token's user needs, and what for. Zammad checks each controller's
 # policy (app/policies/controllers/*_controller_policy.rb) before anything else.
 REQUIRED_PERMISSIONS: dict[str, str] = {
-    "ticket.agent": "read and update tickets, tags and notes (with group access to every SLA group)",
+    "ticket.agent": "read and update tickets, tags and notes, read links, subscriptions and users, and send "
+                    "proposal e-mails (with group access to every SLA group)",
     "admin.object": "create the SLA attributes and run the migrations",
     "admin.ticket_priority": "create the priorities the policy maps (e.g. 4 blocker)",
     "admin.webhook": "manage the webhook",
