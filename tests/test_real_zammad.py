@@ -148,7 +148,7 @@ def test_a_failure_midway_says_where_and_the_next_run_completes(twin: TwinServer
 
 def test_manual_restart_is_reported(tmp_path: Path) -> None:
     with strict_twin(auto_shutdown=False) as server:
-        result = CliRunner().invoke(main, ["setup"], env={**sidecar_env(server, tmp_path)})
+        result = CliRunner().invoke(main, ["setup", "--restart-wait", "2"], env={**sidecar_env(server, tmp_path)})
         assert result.exit_code == 1
         assert "restarted by hand" in result.output
         requests.post(f"{server.url}/_twin/restart", timeout=5)
