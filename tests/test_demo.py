@@ -35,3 +35,9 @@ def test_demo_week_shows_every_rule() -> None:
     # escalations happened at their exact instants with nobody touching the tickets
     assert "2026-03-19 17:36  Live agents cannot answer" in result.output
     assert "2026-03-21 14:00  WhatsApp integration failing (built by Aivo) -> breached" in result.output
+    # against a twin as strict as Zammad, quietly: routine writes notified nobody, escalations did
+    assert "the sidecar's token holds only admin.core_workflow, admin.object" in result.output
+    assert "routine writes (deadlines, on_track/paused/met): 0 notification(s)" in result.output
+    assert re.search(r"escalation note on 'Live agents cannot answer': emma\.taylor@example\.com \(you are a member of "
+                     r"the group of this ticket\); jacob\.miller", result.output)
+    assert "escalation note on 'WhatsApp integration failing (built by Aivo)': emma.taylor@example.com (you are the owner" in result.output

@@ -61,14 +61,15 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
-def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float) -> tuple[list[provision.Change], bool]:
+def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float, restart_wait: float) -> tuple[list[provision.Change], bool]:
     """Apply a plan, waiting out the restart that migrations cause; (applied, manual restart needed)."""
     probe, alive = _alive_probe(settings)
     client = _client(settings)
     try:
         # Poll often: a restart's down window can be short, and the first missed one would
         # look like "no restart" (progress lines are throttled separately).
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive, poll_interval=0.25)
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive,
+                                     poll_interval=0.25, restart_grace=restart_wait)  # fmt: skip
         return provision.apply_plan(plan, ctx), ctx.manual_restart_needed
     finally:
         client.close()
@@ -97,8 +98,10 @@ def _print_plan(plan: provision.Plan, *, show_ok: bool) -> None:
          "the webhook endpoint is <URL>/webhooks/zammad.", callback=_http_url,
 )  # fmt: skip
 @click.option("--migration-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
-              help="Seconds to wait for Zammad to apply object attribute migrations.")  # fmt: skip
-def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_timeout: float) -> None:
+              help="Seconds to wait for Zammad to come back after restarting for the migrations.")  # fmt: skip
+@click.option("--restart-wait", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
+              help="Seconds to wait for Zammad to go down for its restart before concluding it waits for a manual one.")  # fmt: skip
+def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_timeout: float, restart_wait: float) -> None:
     """Provision Zammad for zammad-sla (idempotent: safe to run again).
 
     Creates what is missing and updates what drifted: the SLA object attributes (then runs
@@ -123,7 +126,7 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
         click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")
         return
     try:
-        applied, manual_restart = _apply(plan, settings, migration_timeout)
+        applied, manual_restart = _apply(plan, settings, migration_timeout, restart_wait)
     except (ZammadError, provision.ProvisionError) as error:
         _fail(f"setup failed: {error}")
     unchanged = sum(1 for c in plan.changes if c.action == "ok")
@@ -143,8 +146,10 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation before dropping attributes.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
 @click.option("--migration-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
-              help="Seconds to wait for Zammad to apply attribute deletions.")  # fmt: skip
-def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, migration_timeout: float) -> None:
+              help="Seconds to wait for Zammad to come back after restarting for the attribute deletions.")  # fmt: skip
+@click.option("--restart-wait", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
+              help="Seconds to wait for Zammad to go down for its restart before concluding it waits for a manual one.")  # fmt: skip
+def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, migration_timeout: float, restart_wait: float) -> None:
     """Remove what `setup` created: trigger, webhook, overviews, core workflow, an unused
     priority it created, and with --drop-attributes the SLA attributes."""
     settings = settings_or_exit(require_zammad=True)
@@ -163,7 +168,7 @@ def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, m
         _print_plan(plan, show_ok=True)
         click.confirm("Drop the SLA attributes and every value stored in them?", abort=True, err=True)
     try:
-        applied, manual_restart = _apply(plan, settings, migration_timeout)
+        applied, manual_restart = _apply(plan, settings, migration_timeout, restart_wait)
     except (ZammadError, provision.ProvisionError) as error:
         _fail(f"uninstall failed: {error}")
     if manual_restart:

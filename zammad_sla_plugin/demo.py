@@ -27,7 +27,7 @@ import click
 
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.policy_option import policy_option
-from zammad_sla_plugin.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
+from zammad_sla_plugin.local_stack import ADMIN_MANDATORY_FIELD, AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 
 LOCAL = ZoneInfo("America/Argentina/Buenos_Aires")
 WEEK_START = "2026-03-19 08:00"  # Thursday; Mon 23 and Tue 24 March are AR holidays
@@ -167,6 +167,35 @@ class DemoRun:
         self.stack.sidecar.reconcile()
         self.stack.settle()
 
+    def installation(self) -> str:
+        """What makes the twin as strict as a real Zammad, as the demo ran against it."""
+        restarts = self.stack.admin.session.get(f"{self.stack.twin.url}/_twin/restarts", timeout=5).json()
+        from zammad_sla_plugin.twin.permissions import held  # the twin runs in this process
+
+        twin = self.stack.twin
+        granted = ", ".join(sorted(held(twin.state, twin.state.find("users", self.stack.sidecar_user_id))))
+        return (
+            f"Zammad twin as strict as a real installation: the sidecar's token holds only {granted}; "
+            f"tag_new is off; the admin's field {ADMIN_MANDATORY_FIELD!r} is mandatory for agents and empty on "
+            f"every new ticket; Zammad restarted {restarts['restarts']} time(s) to apply migrations (the admin's "
+            "field, then setup's attributes) and setup waited each restart out."
+        )
+
+    def notifications(self) -> list[str]:
+        """Who Zammad would have notified of the sidecar's own writes this week."""
+        log = self.stack.admin.session.get(f"{self.stack.twin.url}/_twin/notifications", timeout=5).json()["notifications"]
+        ours = [n for n in log if n.get("caused_by_id") == self.stack.sidecar_user_id]
+        routine = [n for n in ours if not n["article_id"]]
+        titles: dict[int, str] = {ticket_id: TICKETS[name][0] for name, ticket_id in self.ids.items()}
+        lines = [f"routine writes (deadlines, on_track/paused/met): {len(routine)} notification(s)"]
+        by_ticket: dict[int, set[str]] = {}
+        for entry in ours:
+            if entry["article_id"]:
+                by_ticket.setdefault(entry["ticket_id"], set()).add(f"{entry['login']} ({entry['reason'].split('because ')[-1].rstrip('.')})")
+        for ticket_id, people in sorted(by_ticket.items()):
+            lines.append(f"escalation note on {titles.get(ticket_id, str(ticket_id))[:44]!r}: {'; '.join(sorted(people))}")
+        return lines
+
     def table(self) -> list[dict[str, Any]]:
         """Each scenario ticket's SLA fields and tags as Zammad shows them now."""
         names = self.policy.attributes
@@ -214,11 +243,16 @@ def demo(policy: Policy) -> None:
             run.start()
             click.echo(f"Twin at {run.stack.twin.url}; sidecar at {run.stack.webhook_url}; "
                        f"times are {LOCAL.key} local time.\n")  # fmt: skip
+            click.echo(run.installation() + "\n")
             run.run()
             rows = run.table()
+            notified = run.notifications()
         finally:
             run.stack.stop()
     click.echo("\nSLA fields and tags in Zammad at the end of the week (Thu 26 March 18:00):\n")
     click.echo(render_table(rows))
+    click.echo("\nWho Zammad notified of the sidecar's writes (quiet mode):")
+    for line in notified:
+        click.echo(f"  {line}")
     click.echo(f"\nDone in {time.monotonic() - started:.1f} s.")
     sys.exit(0)

@@ -28,7 +28,7 @@ DEFAULT_MAX_SKEW_SECONDS = 30.0
 # only that permission may read, or a PUT to an id that cannot exist (Zammad authorizes the
 # controller action before it looks the record up: 403 without, 404 with the permission).
 PERMISSION_PROBES: tuple[tuple[str, str, str], ...] = (
-    ("ticket.agent", "GET", "ticket_priorities"),
+    ("ticket.agent", "GET", "ticket_history/0"),  # only agents may read histories (customers may list priorities)
     ("admin.object", "GET", "object_manager_attributes"),
     ("admin.ticket_priority", "PUT", "ticket_priorities/0"),
     ("admin.webhook", "GET", "webhooks"),

@@ -115,6 +115,7 @@ class LocalStack:
         self.agent = AgentClient(self.twin.url, self.harness_token, on_behalf_of=AGENT, retries=2, backoff_factor=0.01)
         self.customer = self.client(on_behalf_of=CUSTOMER)
         self.sidecar_client = ZammadClient(self.twin.url, self.token, retries=2, backoff_factor=0.01)
+        self.sidecar_user_id = int(self.sidecar_client.me()["id"])
         self._add_admin_mandatory_field()
         if not sidecar:
             self.provision()

@@ -444,12 +444,6 @@ def _core_workflows(reader: ZammadReader) -> tuple[list[dict[str, Any]] | None, 
     return rows, "" if rows is not None else "the token lacks admin.core_workflow"
 
 
-def core_workflows(client: ZammadClient) -> tuple[list[dict[str, Any]] | None, str]:
-    """(all core workflows, "") or (None, why they cannot be read) without recording."""
-    reader = ZammadReader(client)
-    return _core_workflows(reader)
-
-
 # -- permissions -------------------------------------------------------------------------
 
 # Every permission the token's user needs, and what for. Zammad checks each controller's
