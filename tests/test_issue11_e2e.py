@@ -113,7 +113,12 @@ def test_approval_emails_customer_linked_customer_and_subscriber_exactly_once(st
     stack.settle()
     assert emails(stack, proposal_id) == []  # registered: nobody is told yet
 
+    # The approval and a burst of further edits: webhooks for the same ticket reach the
+    # sidecar's two worker threads back to back (the queue's per-ticket lease keeps them apart).
     stack.agent.update_ticket(proposal_id, {"sla_proposal_status": "approved"})
+    for n in range(4):
+        stack.agent.update_ticket(proposal_id, {"priority": ("2 normal", "1 low")[n % 2]})
+        stack.sidecar.reconcile()
     stack.settle()
     expected = ["emily@example.com", "samuel@example.com", "jacob.miller@example.com"]
     assert emails(stack, proposal_id) == expected
