@@ -97,6 +97,8 @@ def test_policy_can_exclude_without_evidence(tmp_path: Path) -> None:
     result = evaluate(ticket(TUE_10_LOCAL, sla_origin="customer"), history(), None, at(LATER), lax)
     assert result.status == "excluded"
     assert (result.origin_claimed, result.evidence_written, result.evidence_missing) == (True, False, False)
+    # setup then keeps the evidence workflow, inactive: the form no longer insists on evidence
+    assert desired_evidence_workflow(lax)["active"] is False and desired_evidence_workflow(POLICY)["active"] is True
 
 
 def test_evidence_attribute_name_comes_from_the_policy(tmp_path: Path) -> None:

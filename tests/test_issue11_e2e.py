@@ -21,8 +21,7 @@ from zammad_sla_plugin.local_stack import CUSTOMER_ORG_ID, LocalStack
 from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
 from zammad_sla_plugin.proposals import no_address_subject
 from zammad_sla_plugin.worker import TicketEvaluator
-from zammad_sla_plugin.zammad import ZammadClient, ZammadError
-from zammad_sla_plugin.zammad import relations
+from zammad_sla_plugin.zammad import ZammadClient, ZammadError, relations
 
 POLICY = load_policy()
 EVIDENCE = "CRM vendor status page: API outage 09:40-11:10 local, incident #4471"

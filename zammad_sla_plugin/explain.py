@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 
 from zammad_sla_plugin.calendar import WorkingCalendar
 from zammad_sla_plugin.clock import (
-    RUNNING, ClockResult, SlaResult, StateSpan, TicketFacts, evaluate, minutes_of, support_24x7_conditions, ticket_facts,
+    RUNNING,
+    ClockResult,
+    SlaResult,
+    StateSpan,
+    TicketFacts,
+    evaluate,
+    minutes_of,
+    support_24x7_conditions,
+    ticket_facts,
 )
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.times import format_utc

@@ -9,8 +9,8 @@ as a wrong deadline hours later.
 from __future__ import annotations
 
 import datetime as dt
-import string
 import re
+import string
 import tomllib
 from functools import cached_property
 from importlib import resources

@@ -25,8 +25,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .outcome import (
-    CLAIM_WITH_EVIDENCE, CLAIM_WITHOUT_EVIDENCE, OUTCOME_FAILED, OUTCOME_MET, OUTCOME_PENDING, SCOPE_EXCLUDED,
-    SCOPE_NOT_APPLICABLE, TicketOutcome,
+    CLAIM_WITH_EVIDENCE,
+    CLAIM_WITHOUT_EVIDENCE,
+    OUTCOME_FAILED,
+    OUTCOME_MET,
+    OUTCOME_PENDING,
+    SCOPE_EXCLUDED,
+    SCOPE_NOT_APPLICABLE,
+    TicketOutcome,
 )
 
 
