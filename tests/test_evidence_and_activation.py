@@ -21,6 +21,7 @@ from zammad_sla_plugin.policy import (
     load_policy,
     policy_from_dict,
 )
+from zammad_sla_plugin.provision import desired_evidence_workflow
 
 POLICY = load_policy()
 TUE_10_LOCAL = "2026-03-10T13:00:00Z"
