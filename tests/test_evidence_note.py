@@ -35,8 +35,9 @@ def claimed(**extra: Any):
 
 
 def test_tag_follows_the_missing_evidence() -> None:
-    assert evidence_tags(claimed(), POLICY) == ({"sla-evidence-missing"}, set())
-    assert evidence_tags(claimed(sla_origin_evidence="Vendor report"), POLICY) == (set(), {"sla-evidence-missing"})
+    assert evidence_tags(claimed().evidence_missing, POLICY) == ({"sla-evidence-missing"}, set())
+    written = claimed(sla_origin_evidence="Vendor report")
+    assert evidence_tags(written.evidence_missing, POLICY) == (set(), {"sla-evidence-missing"})
 
 
 def test_note_due_once_per_claim() -> None:

@@ -24,10 +24,10 @@ from zammad_sla_plugin.policy import Policy
 EVIDENCE_NOTE_SUBJECT = "SLA exclusion needs evidence"
 
 
-def evidence_tags(result: SlaResult, policy: Policy) -> tuple[set[str], set[str]]:
+def evidence_tags(evidence_missing: bool, policy: Policy) -> tuple[set[str], set[str]]:
     """(tags the ticket must carry, tags it must not) for the evidence rule."""
     tag = policy.tags.evidence_missing
-    return ({tag}, set()) if result.evidence_missing else (set(), {tag})
+    return ({tag}, set()) if evidence_missing else (set(), {tag})
 
 
 def _article_assets(history: Any) -> dict[str, dict[str, Any]]:

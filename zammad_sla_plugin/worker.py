@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from zammad_sla_plugin.clock import AT_RISK, BREACHED, SlaResult, evaluate
-from zammad_sla_plugin.evidence import evidence_note, evidence_note_due
+from zammad_sla_plugin.evidence import evidence_note, evidence_note_due, evidence_tags
 from zammad_sla_plugin.explain import explain
 from zammad_sla_plugin.notes import transition_note
 from zammad_sla_plugin.policy import Policy
@@ -163,10 +163,8 @@ class TicketEvaluator:
         """(tags the ticket must carry, tags it must not) for a status and the evidence rule."""
         ours = {AT_RISK: self.policy.tags.at_risk, BREACHED: self.policy.tags.breached}
         wanted = {ours[status]} if status in ours else set()
-        evidence = {self.policy.tags.evidence_missing}
-        if evidence_missing:
-            return wanted | evidence, set(ours.values()) - wanted
-        return wanted, (set(ours.values()) - wanted) | evidence
+        evidence_wanted, evidence_unwanted = evidence_tags(evidence_missing, self.policy)
+        return wanted | evidence_wanted, (set(ours.values()) - wanted) | evidence_unwanted
 
     def _write_back(
         self,
