@@ -284,13 +284,14 @@ class ProposalNotifier:
         ours = our_articles_since(history, since, self.api_user_id)
         done = answers(relations.ticket_articles(self.client, int(ticket["id"])), ours, since.status) if ours else Answers()
         missing: list[Recipient] = []
+        reached = set(done.emailed)
         for recipient in self.recipients(ticket):
-            if recipient.problem is not None:
+            if recipient.problem is not None or recipient.email is None:
                 missing.append(recipient)
                 continue
-            assert recipient.email is not None
-            if recipient.email.lower() in done.emailed:
-                continue
+            if recipient.email.lower() in reached:
+                continue  # told already
+            reached.add(recipient.email.lower())
             try:
                 relations.create_article(self.client, email_article(ticket, recipient, since.status, self.policy))
             except ZammadError as error:
