@@ -68,7 +68,8 @@ def evidence_note(ticket: dict[str, Any], result: SlaResult, policy: Policy) -> 
     body = (
         f"<p><b>{escape(EVIDENCE_NOTE_SUBJECT)}</b></p>"
         f"<p>{greeting} ticket's <code>{escape(names.origin)}</code> is {origin}, which excludes it from the SLA "
-        f"only with written evidence, but <code>{escape(names.origin_evidence)}</code> is empty. Until the evidence is written the ticket counts against the SLA like any other "
+        f"only with written evidence, but <code>{escape(names.origin_evidence)}</code> is empty. "
+        "Until the evidence is written the ticket counts against the SLA like any other "
         f"(it is {escape(result.status)} now) and carries the tag <code>{escape(policy.tags.evidence_missing)}</code>.</p>"
         "<p>Write what shows the origin (logs, the vendor's status page, the customer's confirmation) into "
         f"<code>{escape(names.origin_evidence)}</code>; the ticket is then excluded and the tag removed.</p>"
