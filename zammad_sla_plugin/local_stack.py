@@ -20,6 +20,7 @@ from zammad_sla_plugin.queue import ConsumerHandle
 from zammad_sla_plugin.settings import Settings, load_settings
 from zammad_sla_plugin.sidecar import Sidecar, utc_now
 from zammad_sla_plugin.twin import TwinServer
+from zammad_sla_plugin.twin.server import serve_until_stopped
 from zammad_sla_plugin.zammad import ZammadClient
 
 AGENT = "emma.taylor@example.com"  # seeded agents of the twin
@@ -127,7 +128,10 @@ class LocalStack:
         self._server = waitress.server.create_server(
             self.sidecar.receiver(), host="127.0.0.1", port=self.settings.listen_port, threads=4
         )
-        threading.Thread(target=self._server.run, name="sidecar-receiver", daemon=True).start()
+        self._receiver_stopping = threading.Event()
+        self._receiver_thread = threading.Thread(target=serve_until_stopped, args=(self._server, self._receiver_stopping),
+                                                 name="sidecar-receiver", daemon=True)  # fmt: skip
+        self._receiver_thread.start()
         self.provision()
         if self.twin_latency_ms:
             self.set_faults(latency_ms=self.twin_latency_ms)
@@ -181,7 +185,8 @@ class LocalStack:
             self.consumer.stop(timeout=5)
             self.consumer = None
         if self._server is not None:
-            self._server.close()
+            self._receiver_stopping.set()
+            self._receiver_thread.join(timeout=5)
             self._server = None
         self.twin.stop()
 

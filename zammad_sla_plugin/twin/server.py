@@ -22,6 +22,20 @@ from .seed import API_USER_ID, add_agent, add_harness_admin, restrict_api_user, 
 from .state import TwinState
 
 
+def serve_until_stopped(server: Any, stopping: threading.Event) -> None:
+    """Run a waitress server on this thread until `stopping` is set, then tear it down here.
+
+    waitress' own run() cannot be stopped from another thread without closing file
+    descriptors under its select(); loop here and tear down on this same thread.
+    """
+    try:
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
+    finally:
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
+        server.asyncore.close_all(server._map)
+
+
 class TwinServer:
     """A Zammad-compatible HTTP server with in-memory state.
 
@@ -87,14 +101,7 @@ class TwinServer:
         self._stopping = threading.Event()
 
     def _serve(self, server: Any) -> None:
-        # waitress' own run() cannot be stopped from another thread without closing file
-        # descriptors under its select(); loop here and tear down on this same thread.
-        try:
-            while not self._stopping.is_set():
-                server.asyncore.loop(timeout=0.05, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
-        finally:
-            server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
-            server.asyncore.close_all(server._map)
+        serve_until_stopped(server, self._stopping)
 
     @property
     def url(self) -> str:
