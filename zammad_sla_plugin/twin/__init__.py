@@ -12,7 +12,7 @@ at real speed unless frozen), `faults` (POST/GET/DELETE; `outage: true` answers 
 
 Also `notifications` (GET/DELETE: who Zammad would notify, see notifications.py; each entry also names `caused_by_id`, the user whose change it was),
 `settings` (GET/POST `{"tag_new": bool, "auto_shutdown": bool}`), `restarts` (GET
-`{"restarts", "down", "auto_shutdown", "manual_restart_pending", "stale_columns"}`) and
+`{"restarts", "down", "restart_pending", "auto_shutdown", "manual_restart_pending", "stale_columns"}`) and
 `restart` (POST: the admin's manual restart). FIDELITY.md is the ledger of what the twin holds
 to Zammad's source and which test keeps it there.
 

@@ -94,6 +94,8 @@ class RestartSimulator:
         """GET /_twin/restarts."""
         down = self.down()
         with self._lock:
-            return {"restarts": self._restarts, "down": down, "auto_shutdown": self.auto_shutdown,
+            # A restart is scheduled (or under way) until the window has passed.
+            pending = self._up_at is not None
+            return {"restarts": self._restarts, "down": down, "restart_pending": pending, "auto_shutdown": self.auto_shutdown,
                     "manual_restart_pending": self.manual_restart_pending,
                     "stale_columns": {k: sorted(v) for k, v in self.stale_columns.items() if v}}

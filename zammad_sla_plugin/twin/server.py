@@ -161,7 +161,7 @@ class TwinServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.restart.status()
-            if not status["down"] and (not status["stale_columns"] or not status["auto_shutdown"]):
+            if not status["down"] and not status["restart_pending"]:
                 return True
             time.sleep(0.002)
         return False
