@@ -5,9 +5,9 @@ from __future__ import annotations
 import tomllib
 from dataclasses import replace
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from typing import Any
 
+from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
 from zammad_sla_plugin.clock import evaluate
 from zammad_sla_plugin.explain import explain
@@ -18,20 +18,6 @@ POLICY = load_policy()
 HOSTILE_PRIORITY = '3 <script>alert("high")</script>'
 
 
-class Tags(HTMLParser):
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.text: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
 def test_breached_business_ticket_note() -> None:
     data = ticket("2026-03-06T20:00:00Z", priority="3 high")  # Friday 17:00 local
     now = datetime(2026, 3, 10, 14, tzinfo=timezone.utc)
@@ -39,7 +25,7 @@ def test_breached_business_ticket_note() -> None:
     subject, body = transition_note(result, POLICY, explain(data, history(), None, now, POLICY))
     assert subject == "SLA breached"
     assert "\n" not in body  # one line, as Zammad stores it
-    assert Tags(body).tags == ["p", "b", "p", "ul", "li", "b", "li", "b", "p", "code"]
+    assert Page(body).tags == ["p", "b", "p", "ul", "li", "b", "li", "b", "p", "code"]
     assert body.startswith("<p><b>SLA breached</b></p><p>Severity high (priority &quot;3 high&quot;); business clock, Mon-Fri")
     assert ("<li><b>Resolution</b>: breached; target 480 working minutes; due Mon 2026-03-09 16:00 "
             "America/Argentina/Buenos_Aires (2026-03-09 19:00Z); used 720 min (150 %); not counted: outside working "
@@ -69,7 +55,7 @@ def test_hostile_names_stay_text() -> None:
     explanation = explain(data, history(), None, now, policy)
     explanation["clocks"]["resolution"]["excluded"] = [{"reason": "holiday: <img src=x onerror=alert(1)>", "minutes": 60}]
     _subject, body = transition_note(evaluate(data, history(), None, now, policy), policy, explanation)
-    page = Tags(body)
+    page = Page(body)
     assert "script" not in page.tags and "img" not in page.tags
     text = "".join(page.text)
     assert f'priority "{HOSTILE_PRIORITY}"' in text and "not counted: holiday: <img src=x onerror=alert(1)> 1.0 h" in text

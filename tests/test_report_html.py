@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from html.parser import HTMLParser
 
+from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
 from zammad_sla_plugin.policy import load_policy
 from zammad_sla_plugin.report.document import ReportMeta, build_document
@@ -18,22 +18,6 @@ NOW = datetime(2026, 4, 2, 12, tzinfo=timezone.utc)
 HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror="alert(1)">'
 HOSTILE_ORG = "Acme </td><script>alert('org')</script>"
 HOSTILE_ERROR = "<b>bold</b> & <iframe src=javascript:alert(2)>"
-
-
-class Page(HTMLParser):
-    """The tags and the text of a page, as a browser's parser sees them."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.text: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 def hostile_page() -> str:
