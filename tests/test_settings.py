@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from pydantic import SecretStr
 
 from zammad_sla_plugin.settings import Secret, SettingsError, load_settings, settings_or_exit, variable_names
@@ -152,7 +151,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().zammad_url == "http://from-env:1"
 
 
-def test_secrets_are_pydantic_secret_strings(tmp_path: Path) -> None:
+def test_secrets_are_pydantic_secret_strings() -> None:
     s = load_settings({**BASE, "ZAMMAD_SLA_WEBHOOK_SECRET": "hook-value"})
     assert isinstance(s.zammad_token, SecretStr) and isinstance(s.webhook_secret, SecretStr)
     assert "hook-value" not in s.model_dump_json()

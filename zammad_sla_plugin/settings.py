@@ -12,7 +12,6 @@ import os
 import sys
 from contextvars import ContextVar
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Annotated, Any, Mapping, NoReturn
 from urllib.parse import urlsplit
@@ -109,7 +108,7 @@ class _Environment:
     """What `Settings()` reads: an environment mapping, and which fields must be set."""
 
     environ: Mapping[str, str]
-    required: frozenset[str] = dataclass_field(default_factory=frozenset)
+    required: frozenset[str] = frozenset()
 
 
 # `load_settings` sets this for the duration of one `Settings()` (a context variable: each
