@@ -272,7 +272,11 @@ def test_feature_request_is_not_applicable(policy: Policy) -> None:
     assert out["next_check_at"] is None
 
 
-@pytest.mark.parametrize("extra", [{"sla_origin": "customer"}, {"sla_origin": "third_party"}, {"state": "merged"}])
+@pytest.mark.parametrize("extra", [
+    {"sla_origin": "customer", "sla_origin_evidence": "Their SMTP relay refused our mail (log attached)"},
+    {"sla_origin": "third_party", "sla_origin_evidence": "CRM vendor status page: outage 10:00-14:00"},
+    {"state": "merged"},
+])
 def test_excluded_tickets(policy: Policy, extra: dict) -> None:
     out = run(policy, ticket(TUE_10_LOCAL, **extra), now="2026-03-20T13:00:00Z")
     assert out["status"] == "excluded"

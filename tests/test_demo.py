@@ -27,7 +27,15 @@ def test_demo_week_shows_every_rule() -> None:
     assert rows["Wrong totals in one report"] == ("on_track", "-")
     assert rows["How do I export intents?"] == ("met", "-")
     assert rows["Dark mode for the web window"] == ("not_applicable", "-")
+    assert rows["Please add a dark theme"] == ("not_applicable", "-")
+    # third party claimed without evidence: counted (breached at 17:00) and flagged, until the evidence
     assert rows["CRM vendor outage"] == ("excluded", "-")
+    assert "2026-03-19 17:00  CRM vendor outage                            -> breached" in result.output
+    assert "-> origin claimed without evidence: counted, on_track (sla-evidence-missing tag added" in result.output
+    assert "-> evidence written, excluded (sla-evidence-missing tag removed)" in result.output
+    # the approved proposal: its customer, the linked duplicate's customer and the subscriber, once each
+    emails = re.findall(r"^  to (\S+): 'Your proposal was approved: Dark mode for the web window", result.output, re.MULTILINE)
+    assert emails == ["emily@example.com", "samuel@example.com", "jacob.miller@example.com"]
     assert rows["Live agents cannot answer"] == ("breached", "sla-breached")
     assert rows["Help articles search is slow"] == ("breached", "sla-breached")
     assert rows["Intent training stuck"] == ("on_track", "-")
@@ -37,6 +45,6 @@ def test_demo_week_shows_every_rule() -> None:
     # against a twin as strict as Zammad, quietly: routine writes notified nobody, escalations did
     assert "the sidecar's token holds only admin.core_workflow, admin.object" in result.output
     assert "routine writes (deadlines, on_track/paused/met): 0 notification(s)" in result.output
-    assert re.search(r"escalation note on 'Live agents cannot answer': emma\.taylor@example\.com \(you are a member of "
+    assert re.search(r"note or e-mail on 'Live agents cannot answer': emma\.taylor@example\.com \(you are a member of "
                      r"the group of this ticket\); jacob\.miller", result.output)
-    assert "escalation note on 'WhatsApp integration failing (built by Aivo)': emma.taylor@example.com (you are the owner" in result.output
+    assert "note or e-mail on 'WhatsApp integration failing (built by Aivo)': emma.taylor@example.com (you are the owner" in result.output

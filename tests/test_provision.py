@@ -64,7 +64,7 @@ def run(env: dict[str, str | None], *args: str, input: str | None = None) -> Res
 def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServer, env: dict[str, str | None]) -> None:
     first = run(env, "setup")
     assert first.exit_code == 0, first.output
-    assert "setup: 18 change(s) applied" in first.output
+    assert "setup: 23 change(s) applied" in first.output
     state = snapshot(twin)
     attributes = {(a["object"], a["name"]): a for a in state["object_manager_attributes"]}
     status = attributes[("Ticket", "sla_status")]
@@ -77,9 +77,17 @@ def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServe
     assert attributes[("Ticket", "sla_integration")]["data_option"]["nulloption"] is True  # empty = none
     assert set(attributes[("Ticket", "sla_kind")]["data_option"]["options"]) == {"incident", "feature_request"}
     assert set(attributes[("Ticket", "sla_origin")]["data_option"]["options"]) == {"aivo", "customer", "third_party"}
+    evidence = attributes[("Ticket", "sla_origin_evidence")]
+    assert evidence["data_type"] == "textarea" and evidence["data_option"]["maxlength"] == 5000
+    # agents only: customers never see the evidence or the proposal status
+    for name in ("sla_origin_evidence", "sla_proposal_status"):
+        screens = attributes[("Ticket", name)]["screens"]
+        assert screens["edit"]["ticket.agent"]["shown"] is True and screens["edit"]["ticket.customer"]["shown"] is False
+    assert list(attributes[("Ticket", "sla_proposal_status")]["data_option"]["options"]) == [
+        "registered", "under_review", "approved", "declined", "delivered"]
     assert attributes[("Organization", "sla_24x7_integrations")]["data_type"] == "boolean"
     ours = [a for a in attributes.values() if a["name"].startswith("sla_")]
-    assert len(ours) == 7 and not any(a["to_create"] or a["to_migrate"] or a["to_config"] for a in ours)
+    assert len(ours) == 9 and not any(a["to_create"] or a["to_migrate"] or a["to_config"] for a in ours)
     # never required, on any screen
     assert all(not role.get("required") for a in ours for screen in a["screens"].values() for role in screen.values())
     assert "4 blocker" in [p["name"] for p in state["ticket_priorities"]]
@@ -92,14 +100,22 @@ def test_setup_creates_everything_and_second_run_changes_nothing(twin: TwinServe
     assert trigger["perform"] == {"notification.webhook": {"webhook_id": str(webhook["id"])}}
     assert trigger["condition"]["ticket.updated_by_id"] == {"operator": "is not", "pre_condition": "specific", "value": ["3"]}
     overviews = {o["name"]: o for o in state["overviews"]}
-    assert set(overviews) == {"SLA at risk", "SLA breached", "SLA paused"}
+    assert set(overviews) == {"SLA at risk", "SLA breached", "SLA paused", "Feature proposals"}
+    proposals = overviews["Feature proposals"]
+    assert proposals["group_by"] == "sla_proposal_status"
+    assert proposals["condition"] == {"ticket.sla_kind": {"operator": "is", "value": ["feature_request"]}}
     assert overviews["SLA breached"]["order"] == {"by": "sla_resolution_due_at", "direction": "ASC"}
     assert overviews["SLA breached"]["role_ids"]  # visible to someone
     # Only agents see them: the Agent role from GET /roles, not the API user's Admin role too.
     assert all(o["role_ids"] == [agent_role_id(twin)] for o in overviews.values())
     workflows = {w["name"]: w for w in state["core_workflows"]}
-    assert set(workflows) == {provision.WORKFLOW_NAME, provision.LIFT_WORKFLOW_NAME}
+    assert set(workflows) == {provision.WORKFLOW_NAME, provision.EVIDENCE_WORKFLOW_NAME, provision.LIFT_WORKFLOW_NAME}
+    evidence_rule = workflows[provision.EVIDENCE_WORKFLOW_NAME]
+    assert evidence_rule["condition_selected"] == {"ticket.sla_origin": {"operator": "is", "value": ["customer", "third_party"]}}
+    assert evidence_rule["perform"] == {"ticket.sla_origin_evidence": {"operator": "set_mandatory", "set_mandatory": "true"}}
+    assert evidence_rule["active"] is True and evidence_rule["preferences"] == {"screen": ["create_middle", "edit"]}
     lift = workflows[provision.LIFT_WORKFLOW_NAME]
+    assert lift["perform"]["ticket.sla_origin_evidence"] == {"operator": "set_optional", "set_optional": "true"}
     assert lift["condition_selected"] == {"session.id": {"operator": "is", "value": ["3"]}}
     assert lift["priority"] == provision.LIFT_WORKFLOW_PRIORITY and lift["preferences"] == {"screen": ["edit"]}
     workflow = workflows[provision.WORKFLOW_NAME]
@@ -127,7 +143,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(twin: TwinServer, env: dict[
     assert "create   attribute 'Ticket.sla_status' (select)" in result.output
     assert "create   webhook 'zammad-sla: SLA sidecar' (http://127.0.0.1:8085/webhooks/zammad)" in result.output
     assert "create   core workflow 'zammad-sla: SLA fields read-only' (read-only: sla_first_response_due_at" in result.output
-    assert "dry run: 18 change(s) planned, nothing written" in result.output
+    assert "dry run: 23 change(s) planned, nothing written" in result.output
     assert write_requests(twin, cursor) == []
     assert snapshot(twin) == before
 
@@ -136,7 +152,7 @@ def test_setup_then_uninstall_leaves_zammad_as_before(twin: TwinServer, env: dic
     before = snapshot(twin)
     assert run(env, "setup").exit_code == 0
     assert snapshot(twin) != before
-    assert len(api(twin, "GET", "core_workflows")) == 2
+    assert len(api(twin, "GET", "core_workflows")) == 3
     result = run(env, "uninstall", "--drop-attributes", "--yes")
     assert result.exit_code == 0, result.output
     assert "delete   core workflow 'zammad-sla: SLA fields read-only'" in result.output
@@ -156,7 +172,7 @@ def test_uninstall_keeps_attributes_and_asks_before_dropping(twin: TwinServer, e
     assert kept.exit_code == 0 and "attributes were kept" in kept.output
     state = snapshot(twin)
     assert state["webhooks"] == state["triggers"] == [] and state["overviews"] == [] and state["core_workflows"] == []
-    assert sum(1 for a in state["object_manager_attributes"] if a["name"].startswith("sla_")) == 7
+    assert sum(1 for a in state["object_manager_attributes"] if a["name"].startswith("sla_")) == 9
 
 
 def test_uninstall_keeps_a_priority_that_tickets_use(twin: TwinServer, env: dict[str, str | None]) -> None:
@@ -293,7 +309,7 @@ def test_plan_is_read_only_against_a_client(twin: TwinServer) -> None:
         cursor = request_cursor(twin)
         plan = provision.plan_setup(client, load_policy(), webhook_url=PUBLIC, secret=SECRET)
     assert write_requests(twin, cursor) == []
-    assert [c.kind for c in plan.pending].count("attribute") == 7
+    assert [c.kind for c in plan.pending].count("attribute") == 9
 
 
 def test_core_workflow_is_skipped_with_the_reason(twin: TwinServer, env: dict[str, str | None]) -> None:

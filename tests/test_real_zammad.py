@@ -220,3 +220,16 @@ def test_a_new_mandatory_field_is_caught_by_doctor_and_cannot_lose_the_escalatio
     assert any(a["internal"] and "SLA breached" in (a.get("subject") or "") for a in articles)
     assert run(twin, tmp_path, "setup").exit_code == 0
     assert run(twin, tmp_path, "doctor").exit_code == 0
+
+
+def test_uninstall_checks_permissions_first_too(twin: TwinServer, tmp_path: Path) -> None:
+    from zammad_sla_plugin.twin.seed import restrict_api_user
+
+    assert run(twin, tmp_path, "setup").exit_code == 0
+    with twin.state.lock:  # the admin later took admin.ticket_priority away from the token's role
+        restrict_api_user(twin.state, sorted(set(REQUIRED_PERMISSIONS) - {"admin.ticket_priority"}))
+    start = cursor(twin)
+    result = CliRunner().invoke(main, ["uninstall", "--drop-attributes", "--yes"], env=sidecar_env(twin, tmp_path))
+    assert result.exit_code == 1 and "admin.ticket_priority" in result.output and "nothing was changed" in result.output
+    assert writes_since(twin, start) == []
+    assert [w["name"] for w in admin(twin, "GET", "webhooks")] == [WEBHOOK_NAME]

@@ -15,7 +15,7 @@ def group(key: str) -> dict[str, Any]:
     clock = {"met": 1, "failed": 1, "pending": 0, "met_pct": 50.0}
     hours = {"count": 2, "median": -1.5, "p90": 3.0}
     return {"key": key, "tickets": 2, "in_scope": 2, "excluded": 0, "not_applicable": 0, "breached_open": 1,
-            "first_response": clock, "resolution": clock,
+            "excluded_with_evidence": 0, "claimed_without_evidence": 0, "first_response": clock, "resolution": clock,
             "time_to_assignment_hours": hours, "time_to_resolution_hours": hours}  # fmt: skip
 
 

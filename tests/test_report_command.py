@@ -11,7 +11,7 @@ The seeded tickets and what the March 2026 report must say about them (hand-comp
     T2 Acme high    assigned +3 h, closed Tue 12:00 local (12 h)   FR failed  res failed
     T3 Zeta high    assigned +30 min, never closed                 FR met     res failed (breached, open)
     T4 Acme normal  assigned +1 h, closed +2 h (medium)            FR met     res met
-    T5 Acme high    sla_origin=customer, closed +1 h               excluded
+    T5 Acme high    sla_origin=customer with evidence, closed +1 h excluded
     T6 Zeta low     sla_kind=feature_request                       not applicable
     T7 Acme high    created Wed 25 Feb, assigned +30 min, closed   FR met     res failed (28 h)
                     Mon 2 Mar 10:00 local: in the report, month 2026-02
@@ -71,7 +71,7 @@ class Seeder:
 def seed(twin: TwinServer) -> dict[str, int]:
     """The tickets of the module docstring, created in chronological order."""
     api = Seeder(twin.url).at("2026-02-01T12:00:00Z")
-    for name in ("sla_origin", "sla_kind"):
+    for name in ("sla_origin", "sla_kind", "sla_origin_evidence"):
         api.call("POST", "/object_manager_attributes", name=name, object="Ticket", display=name, active=True,
                  data_type="input", data_option={"type": "text", "maxlength": 50})
     api.call("POST", "/object_manager_attributes_execute_migrations")
@@ -90,7 +90,7 @@ def seed(twin: TwinServer) -> dict[str, int]:
     ids["T2"] = api.ticket(acme)
     ids["T3"] = api.ticket(zeta)
     ids["T4"] = api.ticket(acme, priority="2 normal")
-    ids["T5"] = api.ticket(acme, sla_origin="customer")
+    ids["T5"] = api.ticket(acme, sla_origin="customer", sla_origin_evidence="Their proxy dropped our calls")
     ids["T6"] = api.ticket(zeta, priority="1 low", sla_kind="feature_request")
     ids["T11"] = api.ticket(acme, priority="5 odd")
     api.at("2026-03-02T12:30:00Z").update(ids["T3"], owner_id=5, state="open")

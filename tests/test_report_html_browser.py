@@ -72,6 +72,7 @@ def generated_records(count: int = 60, seed: int = 7) -> list[TicketRecord]:
         extra: dict[str, Any] = {}
         if tid % 17 == 0:
             extra["sla_origin"] = "third_party"
+            extra["sla_origin_evidence"] = "Vendor incident report"
         if tid % 23 == 0:
             extra["sla_kind"] = "feature_request"
         data = ticket(format_utc(created) or "", priority=rng.choice(priorities), state=state, owner_id=4,

@@ -181,8 +181,9 @@ def march_set() -> list[TicketRecord]:
         # D: assigned after 10 min, closed after 1 h.
         _record(4, mon, [owner_change("2026-03-02T12:10:00Z", 1, 4),
                          state_change("2026-03-02T13:00:00Z", "new", "closed")], "closed", 4),
-        # E: raised by the customer: excluded.
-        _record(5, mon, [state_change("2026-03-02T13:00:00Z", "new", "closed")], "closed", sla_origin="customer"),
+        # E: raised by the customer, evidence written: excluded.
+        _record(5, mon, [state_change("2026-03-02T13:00:00Z", "new", "closed")], "closed", sla_origin="customer",
+                sla_origin_evidence="Their firewall blocked our webhook (capture attached)"),
         # F: a feature request: outside the SLA.
         _record(6, mon, [], "open", sla_kind="feature_request"),
         # G: created in February, closed in the period (Mon 10:00 local): in, month 2026-02.

@@ -200,6 +200,9 @@ def test_faults_outage_error_latency(api: Api, twin: TwinServer) -> None:
     failed = api.session.get(api.url + "/api/v1/tickets", timeout=5)
     assert failed.status_code == 502 and failed.headers["Retry-After"] == "3"
     assert api.session.get(api.url + "/api/v1/users/me", timeout=5).status_code == 200  # path filter
+    requests.post(faults, json={"error_rate": 1.0, "status": 422, "paths": "/tickets", "methods": ["post"]}, timeout=5)
+    assert api.session.get(api.url + "/api/v1/tickets", timeout=5).status_code == 200  # method filter
+    assert api.session.post(api.url + "/api/v1/tickets", json={}, timeout=5).status_code == 422
     requests.post(faults, json={"latency_ms": 60}, timeout=5)
     assert api.session.get(api.url + "/api/v1/users/me", timeout=5).elapsed.total_seconds() >= 0.05
     requests.delete(faults, timeout=5)

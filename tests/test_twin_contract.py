@@ -51,7 +51,7 @@ from tests.recorded import Exchange, all_exchanges
 from zammad_sla_plugin.twin import TwinServer
 
 TOKEN = "contract"
-EXCLUDED = re.compile(r"^/api/v1/(links|ticket_merge|tag_list|tag_search|ticket_attachment)")
+EXCLUDED = re.compile(r"^/api/v1/(ticket_merge|tag_list|tag_search|ticket_attachment)")
 FREE_FORM_KEYS = frozenset({"preferences"})
 _unique = itertools.count(1)
 
@@ -245,6 +245,8 @@ def _replay(api: Client, exchange: Exchange) -> requests.Response:
     if template == "/api/v1/ticket_articles/by_ticket/:id":
         ticket = _ticket(api, attachments=True)
         return api.raw(method, f"/api/v1/ticket_articles/by_ticket/{ticket['id']}", query)
+    if resource in ("links", "links/add", "links/remove") or template.startswith("/api/v1/links"):
+        return _replay_link(api, exchange, query, body)
     if template == "/api/v1/users/me":
         return api.raw(method, template, query)
     if template == "/api/v1/users/search":
@@ -269,6 +271,28 @@ def _replay(api: Client, exchange: Exchange) -> requests.Response:
         record = _make(api, resource, exchange.response_json)
         return api.raw(method, f"/api/v1/{resource}/{record['id']}", query, body)
     raise AssertionError(f"no replay rule for {method} {template}")
+
+
+def _replay_link(api: Client, exchange: Exchange, query: dict[str, str], body: Any) -> requests.Response:
+    """Links between two fresh tickets, of the recorded type when the recorded answer had one."""
+    source, target = _ticket(api), _ticket(api)
+    recorded = exchange.response_json
+    link_type = (body or {}).get("link_type") or "normal"
+    if exchange.path.endswith("/remove"):  # recorded: removed from the other ticket's side
+        link_type = {"child": "parent", "parent": "child"}.get(link_type, "normal")
+    if isinstance(recorded, dict) and recorded.get("links"):
+        link_type = {"child": "parent", "parent": "child"}.get(recorded["links"][0]["link_type"], "normal")
+    pair = {"link_type": link_type, "link_object_source": "Ticket", "link_object_source_number": source["number"],
+            "link_object_target": "Ticket", "link_object_target_value": target["id"]}
+    if exchange.path.endswith("/add"):
+        return api.raw("POST", exchange.path, query, pair)
+    api.ok("POST", "/api/v1/links/add", pair)
+    if exchange.path.endswith("/remove"):
+        return api.raw("DELETE", exchange.path, query, {**body, "link_object_source_value": target["id"],
+                                                        "link_object_target_value": source["id"]})
+    if isinstance(recorded, dict) and not recorded.get("links"):
+        return api.raw("GET", exchange.path, {**query, "link_object_value": str(_ticket(api)["id"])})
+    return api.raw("GET", exchange.path, {**query, "link_object_value": str(source["id"])})
 
 
 # ----------------------------------------------------------------------------- values

@@ -8,7 +8,11 @@ driven, defaults are the Aivo SLA):
 - 24x7 Integrations Support applies when the severity is listed in the policy, the
   organization's boolean attribute is true, the ticket's integration attribute has the
   contracted value and (by default) the ticket was created outside working hours. It then
-  swaps in the policy's 24x7 targets for that severity (if it has any).
+  swaps in the policy's 24x7 targets for that severity (if it has any). With activation
+  `phone_outside_hours` the ticket must also have come in by phone (`create_article_type`).
+- An excluded origin (`sla_origin` customer/third party) excludes the ticket only while its
+  evidence (`sla_origin_evidence`) is written, when the policy requires evidence (default).
+  Claimed without evidence, the ticket is counted like any other and `evidence_missing` is set.
 - First response = assignment to an analyst: met at the first `owner` history entry whose
   `id_to` is not 1 (1 = nobody); assigned at creation when the first owner entry's `id_from`
   is not 1, or when there is no owner entry and `owner_id` is not 1. Never paused.
@@ -55,6 +59,8 @@ class TicketFacts:
     origin: str | None
     integration: str | None
     organization_24x7: bool
+    evidence: str | None = None  # the origin evidence text, None when blank
+    create_article_type: str | None = None  # type of the first article ("phone", "email", ...)
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ class SlaResult:
     next_check_at: datetime | None
     now: datetime
     state_spans: tuple[StateSpan, ...] = field(default=(), repr=False)
+    origin_claimed: bool = False  # the origin is one of the policy's excluded origins
+    evidence_written: bool = False  # the origin evidence attribute is not blank
+    evidence_missing: bool = False  # an excluded origin claimed without the evidence the policy requires
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `zammad-sla compute` (UTC times with `Z`)."""
@@ -157,6 +166,32 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+# Zammad's seeded article types (db/seeds/ticket_article_types.rb), for input that only has
+# the id (a webhook payload); REST `expand=true` gives the name as `create_article_type`.
+SEEDED_ARTICLE_TYPES: dict[int, str] = {
+    1: "email", 2: "sms", 3: "chat", 4: "fax", 5: "phone", 6: "twitter status",
+    7: "twitter direct-message", 8: "facebook feed post", 9: "facebook feed comment",
+    10: "note", 11: "web", 12: "telegram personal-message",
+}
+
+
+def _article_type(ticket: dict[str, Any]) -> str | None:
+    value = ticket.get("create_article_type")
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, str) and value:
+        return value
+    type_id = _int_or_none(ticket.get("create_article_type_id"))
+    return SEEDED_ARTICLE_TYPES.get(type_id) if type_id is not None else None
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A text attribute's value, None when missing or blank (only whitespace)."""
+    if not isinstance(value, str):
+        return None
+    return value if value.strip() else None
+
+
 def ticket_facts(ticket: dict[str, Any], organization: dict[str, Any] | None, policy: Policy) -> TicketFacts:
     """Normalise a ticket (REST `expand=true` or webhook shape) into `TicketFacts`."""
     if not isinstance(ticket, dict):
@@ -184,6 +219,8 @@ def ticket_facts(ticket: dict[str, Any], organization: dict[str, Any] | None, po
         origin=ticket.get(attrs.origin) or None,
         integration=ticket.get(attrs.integration) or None,
         organization_24x7=org_flag,
+        evidence=_text_or_none(ticket.get(attrs.origin_evidence)),
+        create_article_type=_article_type(ticket),
     )
 
 
@@ -322,15 +359,42 @@ def resolution_clock(
 # --------------------------------------------------------------------------- the policy rules
 
 
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the 24x7 Integrations Support rule and whether the ticket meets it."""
+
+    condition: str
+    met: bool
+
+
+def support_24x7_conditions(facts: TicketFacts, severity: str, policy: Policy) -> list[Condition]:
+    """Every condition of the 24x7 rule in the policy's order; 24x7 applies when all are met."""
+    rule = policy.support_24x7
+    conditions = [
+        Condition(f"severity in {list(rule.severities)}", severity in rule.severities),
+        Condition(f"organization {policy.attributes.organization_24x7} is true", facts.organization_24x7),
+        Condition(f"ticket {policy.attributes.integration} is {rule.integration_value!r}",
+                  facts.integration == rule.integration_value),
+    ]  # fmt: skip
+    if rule.only_outside_working_hours:
+        conditions.append(
+            Condition("created outside working hours", not policy.business_calendar.is_open(facts.created_at))
+        )
+    if rule.requires_phone:
+        conditions.append(
+            Condition(
+                f"came in by phone (first article type in {list(rule.phone_article_types)}, "
+                f"is {facts.create_article_type!r})",
+                facts.create_article_type in rule.phone_article_types,
+            )
+        )
+    return conditions
+
+
 def applicable_targets(facts: TicketFacts, severity: str, policy: Policy) -> tuple[Targets, bool]:
     """The targets that apply and whether 24x7 Integrations Support decided them."""
     rule = policy.support_24x7
-    support_24x7 = (
-        severity in rule.severities
-        and facts.organization_24x7
-        and facts.integration == rule.integration_value
-        and (not rule.only_outside_working_hours or not policy.business_calendar.is_open(facts.created_at))
-    )
+    support_24x7 = all(condition.met for condition in support_24x7_conditions(facts, severity, policy))
     targets = policy.severities[severity]
     if support_24x7 and severity in rule.targets:
         targets = rule.targets[severity]
@@ -413,11 +477,25 @@ def evaluate(
     fr = first_response_clock(facts, timedelta(minutes=targets.first_response_minutes), calendar, met_at, now)
     res = resolution_clock(spans, timedelta(minutes=targets.resolution_minutes), calendar, policy, now)
 
-    excluded = facts.state in policy.states.merged or facts.origin in policy.scope.excluded_origins
+    merged = facts.state in policy.states.merged
+    claimed, written, missing = origin_claim(facts, policy)
+    excluded = merged or (claimed and not missing)
     status = EXCLUDED if excluded else _overall_status(fr, res, policy.warning_threshold)
     next_check_at = None if excluded else next_check(facts, fr, res, calendar, policy.warning_threshold, now, status)
     return SlaResult(
         facts.ticket_id, True, severity, facts.priority, targets.clock, support_24x7, status,
         fr, res, next_check_at, now, tuple(spans),
+        origin_claimed=claimed, evidence_written=written, evidence_missing=missing and not merged,
     )  # fmt: skip
+
+
+def origin_claim(facts: TicketFacts, policy: Policy) -> tuple[bool, bool, bool]:
+    """(origin claimed excluded, evidence written, evidence missing) for a ticket.
+
+    Evidence is missing when an excluded origin is claimed, the evidence attribute is blank
+    and the policy requires evidence before excluding.
+    """
+    claimed = facts.origin in policy.scope.excluded_origins
+    written = facts.evidence is not None
+    return claimed, written, claimed and not written and policy.scope.exclusion_requires_evidence
 

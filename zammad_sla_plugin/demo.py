@@ -4,7 +4,10 @@ Everything runs in this process over real HTTP on loopback: the Zammad twin (wit
 frozen at virtual times), `zammad-sla setup`'s provisioning, and the sidecar (webhook
 receiver under waitress, SQLite queue, consumer threads). The script acts as customers
 and agents through the twin's REST API; Zammad's trigger delivers signed webhooks to the
-sidecar, which writes SLA fields, tags and notes back.
+sidecar, which writes SLA fields, tags and notes back. The week includes a third-party
+incident claimed and closed without evidence (counted and flagged until the evidence is
+written) and a feature proposal whose approval e-mails its customer, the customer of a
+linked duplicate request and a subscribed agent.
 
 Time is simulated as a discrete-event run: between scripted events the demo jumps the
 twin's clock to the earliest instant the sidecar asked to be checked again (a warning
@@ -27,11 +30,14 @@ import click
 
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.policy_option import policy_option
+from zammad_sla_plugin.zammad import relations
 from zammad_sla_plugin.local_stack import ADMIN_MANDATORY_FIELD, AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 
 LOCAL = ZoneInfo("America/Argentina/Buenos_Aires")
 WEEK_START = "2026-03-19 08:00"  # Thursday; Mon 23 and Tue 24 March are AR holidays
 WEEK_END = "2026-03-26 18:00"
+CREATED_BY = "_created_by"  # in a scenario's fields: the customer who files it (default: the stack's customer)
+SECOND_CUSTOMER = "samuel@example.com"
 
 
 def local(text: str) -> datetime:
@@ -45,7 +51,7 @@ class Event:
 
     at: str
     ticket: str  # the scenario's name for the ticket
-    action: str  # create | assign | state | priority
+    action: str  # create | assign | state | priority | customer_state | evidence | proposal | link | subscribe
     value: Any = None
 
 
@@ -62,10 +68,13 @@ TICKETS: dict[str, tuple[str, str, dict[str, Any], str]] = {
                "medium across a weekend and two holidays"),
     "export": ("How do I export intents?", "1 low", {"sla_kind": "incident"},
                "low, paused while waiting on the customer"),
-    "darkmode": ("Dark mode for the web window", "1 low", {"sla_kind": "feature_request"},
-                 "feature request: no SLA"),
+    "darkmode": ("Dark mode for the web window", "1 low",
+                 {"sla_kind": "feature_request", "sla_proposal_status": "registered"},
+                 "feature proposal: no SLA; approved: Emily, Samuel (linked) and Jacob (subscribed) e-mailed once"),
+    "darkmode2": ("Please add a dark theme", "1 low", {"sla_kind": "feature_request", CREATED_BY: SECOND_CUSTOMER},
+                  "the same request by another customer, linked to the proposal"),
     "crm": ("CRM vendor outage", "3 high", {"sla_kind": "incident", "sla_origin": "third_party"},
-            "third-party origin: excluded"),
+            "third party claimed, closed without evidence: counted, breached, flagged; evidence written: excluded"),
     "live": ("Live agents cannot answer", "3 high", {"sla_kind": "incident"},
              "nobody assigns it: at risk, then breached, no update needed"),
     "search": ("Help articles search is slow", "2 normal", {"sla_kind": "incident"},
@@ -89,6 +98,12 @@ SCRIPT: list[Event] = sorted(
         Event("2026-03-19 14:00", "darkmode", "create"),
         Event("2026-03-19 15:00", "export", "state", "pending reminder"),
         Event("2026-03-19 15:00", "crm", "create"),
+        Event("2026-03-19 17:30", "crm", "customer_state", "closed"),
+        Event("2026-03-20 09:30", "darkmode2", "create"),
+        Event("2026-03-20 09:45", "darkmode2", "link", "darkmode"),
+        Event("2026-03-20 10:30", "crm", "evidence", "Vendor status page: CRM API outage 14:50-15:35, incident #4471"),
+        Event("2026-03-20 11:00", "darkmode", "subscribe", "jacob.miller@example.com"),
+        Event("2026-03-25 10:30", "darkmode", "proposal", "approved"),
         Event("2026-03-19 16:00", "live", "create"),
         Event("2026-03-19 16:00", "reports", "state", "closed"),
         Event("2026-03-20 10:00", "search", "state", "closed"),
@@ -125,12 +140,39 @@ class DemoRun:
 
     def perform(self, event: Event) -> None:
         """Carry out one scripted action through the twin's REST API."""
+        ticket_id = self.ids.get(event.ticket, 0)
         if event.action == "create":
-            title, priority, extra, _ = TICKETS[event.ticket]
-            self.ids[event.ticket] = int(self.stack.create_ticket(title, priority, **extra)["id"])
-            return
-        fields = {"assign": {"owner_id": AGENT_ID}, "state": {"state": event.value}, "priority": {"priority": event.value}}
-        self.stack.agent.update_ticket(self.ids[event.ticket], fields[event.action])
+            self.ids[event.ticket] = self._create(event.ticket)
+        elif event.action == "customer_state":  # customers see neither the origin nor the evidence
+            self.stack.customer.update_ticket(ticket_id, {"state": event.value})
+        elif event.action == "link":  # an agent links a duplicate request to the proposal
+            number = self.stack.admin.get_ticket(ticket_id)["number"]
+            relations.add_link(self.stack.agent, "normal", number, self.ids[event.value])
+        elif event.action == "subscribe":  # the "subscribe" bell: a mention of the user
+            relations.subscribe(self.stack.client(on_behalf_of=event.value), ticket_id)
+        else:
+            names = self.policy.attributes
+            fields = {"assign": {"owner_id": AGENT_ID}, "state": {"state": event.value},
+                      "priority": {"priority": event.value}, "evidence": {names.origin_evidence: event.value},
+                      "proposal": {names.proposal_status: event.value}}  # fmt: skip
+            self.stack.agent.update_ticket(ticket_id, fields[event.action])
+
+    def _create(self, name: str) -> int:
+        title, priority, extra, _ = TICKETS[name]
+        fields = dict(extra)
+        customer = fields.pop(CREATED_BY, None)
+        if customer is None:
+            return int(self.stack.create_ticket(title, priority, **fields)["id"])
+        return int(self.stack.client(on_behalf_of=customer).request("POST", "tickets", json={
+            "title": title, "group": "Users", "customer_id": f"guess:{customer}", "priority": priority,
+            "article": {"subject": title, "body": title, "type": "web", "sender": "Customer"}, **fields})["id"])  # fmt: skip
+
+    def emails(self) -> list[str]:
+        """The e-mails Zammad sent from the scenario's tickets (the twin logs them)."""
+        sent = self.stack.admin.session.get(f"{self.stack.twin.url}/_twin/emails", timeout=5).json()["emails"]
+        titles = {ticket_id: TICKETS[name][0] for name, ticket_id in self.ids.items()}
+        return [f"to {e['to']}: {e['subject']!r} (from ticket {titles.get(e['ticket_id'], e['ticket_id'])!r})"
+                for e in sent]  # fmt: skip
 
     def next_escalation(self) -> datetime | None:
         """The earliest instant any ticket asked to be checked again."""
@@ -153,15 +195,31 @@ class DemoRun:
                 when = instant.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
                 self.say(f"{when}  {TICKETS[name][0][:44]:<44} -> {status} (nobody touched it; note and tag written)")
 
+    def _report_evidence(self, event: Event) -> None:
+        """Say when a claimed exclusion gets flagged for missing evidence, or the flag goes."""
+        ticket_id = self.ids[event.ticket]
+        flagged = self.policy.tags.evidence_missing in self.stack.admin.ticket_tags(ticket_id)
+        if flagged != self._flagged.get(event.ticket, False):
+            self._flagged[event.ticket] = flagged
+            status = self.stack.admin.get_ticket(ticket_id).get(self.policy.attributes.status)
+            what = "origin claimed without evidence: counted" if flagged else "evidence written"
+            change = "tag added, owner note written" if flagged else "tag removed"
+            self.say(f"{'':<16}  {'':<44} -> {what}, {status} ({self.policy.tags.evidence_missing} {change})")
+
     def run(self) -> None:
         """Play the script, then let the week run out."""
         self._announced: dict[str, str] = {}
+        self._flagged: dict[str, bool] = {}
         for event in SCRIPT:
             self.escalate_until(local(event.at))
             self.stack.set_clock(local(event.at))
             self.perform(event)
             self.stack.settle()
             self.say(f"{event.at}  {TICKETS[event.ticket][0][:44]:<44} {event.action} {event.value or ''}")
+            self._report_evidence(event)
+            if event.action == "proposal":
+                sent = [line.split(":", 1)[0].removeprefix("to ") for line in self.emails()]
+                self.say(f"{'':<16}  {'':<44} -> e-mailed by Zammad: {', '.join(sent) or 'nobody'}")
         self.escalate_until(local(WEEK_END))
         self.stack.set_clock(local(WEEK_END))
         self.stack.sidecar.reconcile()
@@ -187,13 +245,14 @@ class DemoRun:
         ours = [n for n in log if n.get("caused_by_id") == self.stack.sidecar_user_id]
         routine = [n for n in ours if not n["article_id"]]
         titles: dict[int, str] = {ticket_id: TICKETS[name][0] for name, ticket_id in self.ids.items()}
-        lines = [f"routine writes (deadlines, on_track/paused/met): {len(routine)} notification(s)"]
+        lines = [f"routine writes (deadlines, on_track/paused/met): {len(routine)} notification(s)",
+                 "articles (escalation and evidence notes, proposal e-mails) notify the ticket's agents:"]
         by_ticket: dict[int, set[str]] = {}
         for entry in ours:
             if entry["article_id"]:
                 by_ticket.setdefault(entry["ticket_id"], set()).add(f"{entry['login']} ({entry['reason'].split('because ')[-1].rstrip('.')})")
         for ticket_id, people in sorted(by_ticket.items()):
-            lines.append(f"escalation note on {titles.get(ticket_id, str(ticket_id))[:44]!r}: {'; '.join(sorted(people))}")
+            lines.append(f"note or e-mail on {titles.get(ticket_id, str(ticket_id))[:44]!r}: {'; '.join(sorted(people))}")
         return lines
 
     def table(self) -> list[dict[str, Any]]:
@@ -247,12 +306,16 @@ def demo(policy: Policy) -> None:
             run.run()
             rows = run.table()
             notified = run.notifications()
+            emails = run.emails()
         finally:
             run.stack.stop()
     click.echo("\nSLA fields and tags in Zammad at the end of the week (Thu 26 March 18:00):\n")
     click.echo(render_table(rows))
     click.echo("\nWho Zammad notified of the sidecar's writes (quiet mode):")
     for line in notified:
+        click.echo(f"  {line}")
+    click.echo("\nE-mails the sidecar had Zammad send (feature proposal approved):")
+    for line in emails or ["none"]:
         click.echo(f"  {line}")
     click.echo(f"\nDone in {time.monotonic() - started:.1f} s.")
     sys.exit(0)

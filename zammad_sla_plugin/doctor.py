@@ -28,7 +28,7 @@ DEFAULT_MAX_SKEW_SECONDS = 30.0
 # only that permission may read, or a PUT to an id that cannot exist (Zammad authorizes the
 # controller action before it looks the record up: 403 without, 404 with the permission).
 PERMISSION_PROBES: tuple[tuple[str, str, str], ...] = (
-    ("ticket.agent", "GET", "ticket_priorities"),
+    ("ticket.agent", "GET", "ticket_history/0"),  # only agents may read histories (customers may list priorities)
     ("admin.object", "GET", "object_manager_attributes"),
     ("admin.ticket_priority", "PUT", "ticket_priorities/0"),
     ("admin.webhook", "GET", "webhooks"),
@@ -233,7 +233,7 @@ class Doctor:
             names = {str(t.get("name")) for t in self._list("tag_list")}
         except ZammadError as error:
             return CheckResult("tags", "FAIL", str(error), "see the token permissions check")
-        missing = [t for t in (self.policy.tags.at_risk, self.policy.tags.breached) if t not in names]
+        missing = [t for t in self.policy.tags.ours if t not in names]
         if missing:
             return CheckResult("tags", "FAIL", "not in the tag list: " + ", ".join(missing) +
                                " (Zammad refuses them on tickets while the tag_new setting is off)", "run `zammad-sla setup`")  # fmt: skip

@@ -14,7 +14,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zammad_sla_plugin.calendar import WorkingCalendar
-from zammad_sla_plugin.clock import RUNNING, ClockResult, SlaResult, StateSpan, evaluate, minutes_of, ticket_facts
+from zammad_sla_plugin.clock import (
+    RUNNING,
+    ClockResult,
+    SlaResult,
+    StateSpan,
+    TicketFacts,
+    evaluate,
+    minutes_of,
+    support_24x7_conditions,
+    ticket_facts,
+)
 from zammad_sla_plugin.policy import Policy
 from zammad_sla_plugin.times import format_utc
 
@@ -136,25 +146,23 @@ def explain(
     if not result.applies:
         explanation["scope"] = f"sla_kind {facts.kind!r} is out of the SLA scope: no deadlines"
         return explanation
-    if result.status == "excluded":
-        explanation["scope"] = (
-            "merged ticket" if facts.state in policy.states.merged else f"origin {facts.origin!r} is excluded"
-        ) + ": not counted in compliance"
-    severity = result.severity or ""
+    if (scope := _scope_text(result, facts, policy)) is not None:
+        explanation["scope"] = scope
+    if result.origin_claimed:
+        explanation["origin"] = {
+            "origin": facts.origin,
+            "evidence_written": result.evidence_written,
+            "evidence_required": policy.scope.exclusion_requires_evidence,
+            "evidence_missing": result.evidence_missing,
+        }
+    conditions = support_24x7_conditions(facts, result.severity or "", policy)
+    failed = [condition.condition for condition in conditions if not condition.met]
     explanation["support_24x7"] = {
         "applies": result.support_24x7,
-        "conditions": [
-            {"condition": f"severity in {list(rule.severities)}", "met": severity in rule.severities},
-            {"condition": f"organization {policy.attributes.organization_24x7} is true", "met": facts.organization_24x7},
-            {"condition": f"ticket {policy.attributes.integration} is {rule.integration_value!r}",
-             "met": facts.integration == rule.integration_value},  # fmt: skip
-            *(
-                [{"condition": "created outside working hours",
-                  "met": not policy.business_calendar.is_open(facts.created_at)}]  # fmt: skip
-                if rule.only_outside_working_hours
-                else []
-            ),
-        ],
+        "activation": rule.activation,
+        # The condition that settled it: the first one not met, else all of them together.
+        "decided_by": failed[0] if failed else "all conditions met",
+        "conditions": [{"condition": condition.condition, "met": condition.met} for condition in conditions],
     }
     calendar = policy.calendar_for(result.clock or "business")
     explanation["clocks"] = {
@@ -162,6 +170,23 @@ def explain(
         "resolution": _clock("resolution", result.resolution, result, spans, calendar, policy),
     }
     return explanation
+
+
+def _scope_text(result: SlaResult, facts: TicketFacts, policy: Policy) -> str | None:
+    """Why the ticket is excluded, or why a claimed exclusion does not hold; None otherwise."""
+    evidence = policy.attributes.origin_evidence
+    if facts.state in policy.states.merged:
+        return "merged ticket: not counted in compliance"
+    if result.evidence_missing:
+        return (
+            f"origin {facts.origin!r} is claimed but {evidence} is blank: counted like any other ticket "
+            f"(and tagged {policy.tags.evidence_missing}) until the evidence is written"
+        )
+    if result.origin_claimed and result.evidence_written:
+        return f"origin {facts.origin!r} is excluded and {evidence} is written: not counted in compliance"
+    if result.origin_claimed:
+        return f"origin {facts.origin!r} is excluded (the policy does not require evidence): not counted in compliance"
+    return None
 
 
 def _local_span(item: dict[str, Any], zone: ZoneInfo) -> str:
@@ -184,7 +209,8 @@ def explain_text(explanation: dict[str, Any]) -> str:
     if "support_24x7" in explanation:
         support = explanation["support_24x7"]
         verdict = "applies" if support["applies"] else "does not apply"
-        lines.append(f"  24x7 Integrations Support {verdict}:")
+        lines.append(f"  24x7 Integrations Support {verdict} (decided by: {support['decided_by']};"
+                     f" activation {support['activation']}):")
         lines += [f"    [{'x' if c['met'] else ' '}] {c['condition']}" for c in support["conditions"]]
     for name, clock in explanation.get("clocks", {}).items():
         lines += [

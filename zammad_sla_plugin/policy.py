@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import tomllib
 from functools import cached_property
 from importlib import resources
@@ -85,13 +86,28 @@ class Targets(_Strict):
     resolution_minutes: float = Field(gt=0)
 
 
+Activation = Literal["created_outside_hours", "phone_outside_hours"]
+
+
 class Support24x7(_Strict):
-    """The contracted 24x7 Integrations Support rule."""
+    """The contracted 24x7 Integrations Support rule.
+
+    `activation` says what starts the service: `created_outside_hours` (the ticket was
+    created outside working hours) or `phone_outside_hours` (that, and the ticket's first
+    article is one of `phone_article_types`: the customer called the on-call guard).
+    """
 
     severities: tuple[str, ...] = ("blocker", "high")
     integration_value: str = "aivo_built"
     only_outside_working_hours: bool = True
+    activation: Activation = "created_outside_hours"
+    phone_article_types: tuple[str, ...] = ("phone",)
     targets: dict[str, Targets] = {}
+
+    @property
+    def requires_phone(self) -> bool:
+        """Whether the ticket must have come in by phone."""
+        return self.activation == "phone_outside_hours"
 
 
 class States(_Strict):
@@ -113,10 +129,93 @@ class States(_Strict):
 
 
 class Scope(_Strict):
-    """Which tickets the SLA does not cover."""
+    """Which tickets the SLA does not cover.
+
+    With `exclusion_requires_evidence` an excluded origin only excludes the ticket once
+    its evidence attribute is written; until then it counts like any other ticket.
+    """
 
     not_applicable_kinds: tuple[str, ...] = ("feature_request",)
     excluded_origins: tuple[str, ...] = ("customer", "third_party")
+    exclusion_requires_evidence: bool = True
+
+
+PROPOSAL_STATUSES: tuple[str, ...] = ("registered", "under_review", "approved", "declined", "delivered")
+# Placeholders the proposal e-mail wording may use.
+PROPOSAL_PLACEHOLDERS: tuple[str, ...] = ("ticket_number", "ticket_title", "recipient_name", "status")
+
+
+def _check_template(value: str) -> str:
+    """A wording with only known `{placeholders}` (literal braces doubled: `{{`)."""
+    try:
+        fields = [(name, spec, conv) for _text, name, spec, conv in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"{error} (write a literal brace as {{{{ or }}}})") from None
+    for name, spec, conversion in fields:
+        if name not in PROPOSAL_PLACEHOLDERS or spec or conversion:
+            raise ValueError(
+                f"unknown placeholder {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}; "
+                f"use {', '.join('{' + p + '}' for p in PROPOSAL_PLACEHOLDERS)}"
+            )
+    return value
+
+
+class Proposals(_Strict):
+    """Feature proposals: who is told, in which words, when a proposal changes status.
+
+    `kinds` are the `sla_kind` values that make a ticket a proposal. A proposal turning
+    `approved` always notifies; `declined` and `delivered` only when switched on.
+    """
+
+    kinds: tuple[str, ...] = ("feature_request",)
+    notify_declined: bool = False
+    notify_delivered: bool = False
+    approved_subject: str = "Your proposal was approved: {ticket_title} [#{ticket_number}]"
+    approved_body: str = (
+        "Hello {recipient_name},\n\n"
+        "the feature proposal \"{ticket_title}\" (ticket #{ticket_number}), which you filed or "
+        "follow, has been approved. We will keep you informed of its progress in writing.\n\n"
+        "Kind regards,\nAivo Support"
+    )
+    declined_subject: str = "Your proposal was declined: {ticket_title} [#{ticket_number}]"
+    declined_body: str = (
+        "Hello {recipient_name},\n\n"
+        "the feature proposal \"{ticket_title}\" (ticket #{ticket_number}), which you filed or "
+        "follow, has been declined.\n\nKind regards,\nAivo Support"
+    )
+    delivered_subject: str = "Your proposal was delivered: {ticket_title} [#{ticket_number}]"
+    delivered_body: str = (
+        "Hello {recipient_name},\n\n"
+        "the feature proposal \"{ticket_title}\" (ticket #{ticket_number}), which you filed or "
+        "follow, has been delivered.\n\nKind regards,\nAivo Support"
+    )
+
+    @field_validator(
+        "approved_subject", "approved_body", "declined_subject", "declined_body", "delivered_subject", "delivered_body"
+    )
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        return _check_template(value)
+
+    @field_validator("approved_subject", "declined_subject", "delivered_subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if not value.strip() or "\n" in value or "\r" in value:
+            raise ValueError("a subject must be one non-empty line")
+        return value
+
+    @property
+    def notified_statuses(self) -> tuple[str, ...]:
+        """The statuses whose arrival e-mails the proposal's people."""
+        return ("approved",) + (("declined",) if self.notify_declined else ()) + (
+            ("delivered",) if self.notify_delivered else ()
+        )
+
+    def wording(self, status: str) -> tuple[str, str]:
+        """(subject template, body template) for a notified status."""
+        if status not in ("approved", "declined", "delivered"):
+            raise KeyError(f"no wording for proposal status {status!r}")
+        return getattr(self, f"{status}_subject"), getattr(self, f"{status}_body")
 
 
 class Attributes(_Strict):
@@ -129,6 +228,8 @@ class Attributes(_Strict):
     kind: str
     origin: str
     organization_24x7: str
+    origin_evidence: str = "sla_origin_evidence"
+    proposal_status: str = "sla_proposal_status"
 
     @model_validator(mode="after")
     def _valid_names(self) -> Attributes:
@@ -146,6 +247,12 @@ class Tags(_Strict):
 
     at_risk: str
     breached: str
+    evidence_missing: str = "sla-evidence-missing"
+
+    @property
+    def ours(self) -> tuple[str, ...]:
+        """Every tag zammad-sla sets and removes (setup puts them in Zammad's tag list)."""
+        return (self.at_risk, self.breached, self.evidence_missing)
 
 
 class Notifications(_Strict):
@@ -185,6 +292,7 @@ class Policy(_Strict):
     support_24x7: Support24x7
     states: States
     scope: Scope = Scope()
+    proposals: Proposals = Proposals()
     attributes: Attributes
     tags: Tags
     notifications: Notifications = Notifications()

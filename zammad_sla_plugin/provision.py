@@ -34,7 +34,8 @@ WEBHOOK_NAME = PREFIX + "SLA sidecar"
 TRIGGER_NAME = PREFIX + "notify SLA sidecar"
 WORKFLOW_NAME = PREFIX + "SLA fields read-only"
 LIFT_WORKFLOW_NAME = PREFIX + "SLA writes skip mandatory fields"
-WORKFLOW_NAMES: tuple[str, ...] = (WORKFLOW_NAME, LIFT_WORKFLOW_NAME)
+EVIDENCE_WORKFLOW_NAME = PREFIX + "SLA origin needs evidence"
+WORKFLOW_NAMES: tuple[str, ...] = (WORKFLOW_NAME, EVIDENCE_WORKFLOW_NAME, LIFT_WORKFLOW_NAME)
 # Core workflows run in ascending priority and later results win: ours runs last.
 LIFT_WORKFLOW_PRIORITY = 99_999
 FINGERPRINT_LABEL = "Signature fingerprint: "
@@ -44,7 +45,8 @@ WEBHOOK_PATH = "/webhooks/zammad"
 OVERVIEW_AT_RISK = "SLA at risk"
 OVERVIEW_BREACHED = "SLA breached"
 OVERVIEW_PAUSED = "SLA paused"
-OVERVIEW_NAMES: tuple[str, ...] = (OVERVIEW_AT_RISK, OVERVIEW_BREACHED, OVERVIEW_PAUSED)
+OVERVIEW_PROPOSALS = "Feature proposals"
+OVERVIEW_NAMES: tuple[str, ...] = (OVERVIEW_AT_RISK, OVERVIEW_BREACHED, OVERVIEW_PAUSED, OVERVIEW_PROPOSALS)
 AGENT_ROLE = "Agent"
 
 STATUS_LABELS: dict[str, str] = {
@@ -54,6 +56,11 @@ STATUS_LABELS: dict[str, str] = {
 INTEGRATION_LABELS: dict[str, str] = {"aivo_built": "Aivo built", "self_service": "Self service"}
 KIND_LABELS: dict[str, str] = {"incident": "Incident", "feature_request": "Feature request"}
 ORIGIN_LABELS: dict[str, str] = {"aivo": "Aivo", "customer": "Customer", "third_party": "Third party"}
+PROPOSAL_LABELS: dict[str, str] = {
+    "registered": "Registered", "under_review": "Under review", "approved": "Approved", "declined": "Declined",
+    "delivered": "Delivered",
+}  # fmt: skip
+EVIDENCE_MAXLENGTH = 5000
 PENDING_FLAGS: tuple[str, ...] = ("to_create", "to_migrate", "to_config", "to_delete")
 
 Action = Literal["ok", "create", "update", "delete", "conflict", "skip", "run"]
@@ -168,6 +175,9 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
         _attribute("Ticket", names.integration, "SLA integration", "select", select(_options(INTEGRATION_LABELS, integrations)), editable, 1630),
         _attribute("Ticket", names.kind, "SLA kind", "select", select(_options(KIND_LABELS, policy.scope.not_applicable_kinds)), editable, 1640),
         _attribute("Ticket", names.origin, "SLA origin", "select", select(_options(ORIGIN_LABELS, policy.scope.excluded_origins)), editable, 1650),
+        _attribute("Ticket", names.origin_evidence, "SLA origin evidence", "textarea",
+                   {"type": "textarea", "maxlength": EVIDENCE_MAXLENGTH, "rows": 4, "default": "", "null": True}, editable, 1655),
+        _attribute("Ticket", names.proposal_status, "SLA proposal status", "select", select(dict(PROPOSAL_LABELS)), editable, 1660),
         _attribute(
             "Organization", names.organization_24x7, "SLA 24x7 integrations support", "boolean",
             {"options": {"true": "yes", "false": "no"}, "default": False, "null": True}, org_screens, 1700,
@@ -259,7 +269,22 @@ def desired_overviews(policy: Policy, role_ids: list[int]) -> list[dict[str, Any
             "order": {"by": order_by, "direction": "ASC"}, "view": view, "role_ids": sorted(role_ids),
             "user_ids": [], "organization_shared": False, "out_of_office": False, "active": True,
         })  # fmt: skip
+    result.append(desired_proposals_overview(policy, role_ids))
     return result
+
+
+def desired_proposals_overview(policy: Policy, role_ids: list[int]) -> dict[str, Any]:
+    """Every feature proposal, grouped by its proposal status, newest first."""
+    names = policy.attributes
+    columns = ["number", "title", "customer", "organization", names.proposal_status, "state", "created_at"]
+    return {
+        "name": OVERVIEW_PROPOSALS, "link": "feature_proposals", "prio": 2110,
+        "condition": {f"ticket.{names.kind}": {"operator": "is", "value": list(policy.proposals.kinds)}},
+        "order": {"by": "created_at", "direction": "DESC"}, "group_by": names.proposal_status,
+        "group_direction": "ASC", "view": {"d": columns, "s": columns, "m": columns, "view_mode_default": "s"},
+        "role_ids": sorted(role_ids), "user_ids": [], "organization_shared": False, "out_of_office": False,
+        "active": True,
+    }  # fmt: skip
 
 
 def desired_workflow(policy: Policy) -> dict[str, Any]:
@@ -272,6 +297,24 @@ def desired_workflow(policy: Policy) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def desired_evidence_workflow(policy: Policy) -> dict[str, Any]:
+    """A core workflow making the origin evidence mandatory on the agent's forms while the
+    selected origin is an excluded one (inactive when the policy excludes without evidence).
+
+    It applies to Zammad's UI forms (and API writes, which run the same check); the lift
+    workflow keeps it from blocking the sidecar's own writes.
+    """
+    names = policy.attributes
+    return {
+        "name": EVIDENCE_WORKFLOW_NAME, "object": "Ticket", "preferences": {"screen": ["create_middle", "edit"]},
+        "condition_saved": {},
+        "condition_selected": {f"ticket.{names.origin}": {"operator": "is", "value": list(policy.scope.excluded_origins)}},
+        "perform": {f"ticket.{names.origin_evidence}": {"operator": "set_mandatory", "set_mandatory": "true"}},
+        "active": policy.scope.exclusion_requires_evidence, "stop_after_match": False, "changeable": True,
+        "priority": 510,
+    }  # fmt: skip
+
+
 def desired_lift_workflow(policy: Policy, api_user_id: int, mandatory: list[str]) -> dict[str, Any]:
     """A core workflow that makes every mandatory ticket field optional for our API user only.
 
@@ -279,7 +322,8 @@ def desired_lift_workflow(policy: Policy, api_user_id: int, mandatory: list[str]
     (checks_core_workflow.rb); without this, one empty field an admin made mandatory blocks
     every SLA write. Agents keep their mandatory fields: the condition is `session.id`.
     """
-    fields = sorted(set(mandatory) | set(ALWAYS_LIFTED) | set(readonly_fields(policy)))
+    # The evidence our own workflow makes mandatory must never block our writes either.
+    fields = sorted(set(mandatory) | set(ALWAYS_LIFTED) | set(readonly_fields(policy)) | {policy.attributes.origin_evidence})
     return {
         "name": LIFT_WORKFLOW_NAME, "object": "Ticket", "preferences": {"screen": ["edit"]},
         "condition_saved": {},
@@ -400,18 +444,13 @@ def _core_workflows(reader: ZammadReader) -> tuple[list[dict[str, Any]] | None, 
     return rows, "" if rows is not None else "the token lacks admin.core_workflow"
 
 
-def core_workflows(client: ZammadClient) -> tuple[list[dict[str, Any]] | None, str]:
-    """(all core workflows, "") or (None, why they cannot be read) without recording."""
-    reader = ZammadReader(client)
-    return _core_workflows(reader)
-
-
 # -- permissions -------------------------------------------------------------------------
 
 # Every permission the token's user needs, and what for. Zammad checks each controller's
 # policy (app/policies/controllers/*_controller_policy.rb) before anything else.
 REQUIRED_PERMISSIONS: dict[str, str] = {
-    "ticket.agent": "read and update tickets, tags and notes (with group access to every SLA group)",
+    "ticket.agent": "read and update tickets, tags and notes, read links, subscriptions and users, and send "
+                    "proposal e-mails (with group access to every SLA group)",
     "admin.object": "create the SLA attributes and run the migrations",
     "admin.ticket_priority": "create the priorities the policy maps (e.g. 4 blocker)",
     "admin.webhook": "manage the webhook",
@@ -553,7 +592,7 @@ def plan_tags(reader: ZammadReader, policy: Policy) -> list[Change]:
     """Our tags must be in Zammad's tag list, so tags/add works even with `tag_new` off."""
     tag_list = reader.rows("tag_list", "admin.tag") or []
     changes = []
-    for tag in (policy.tags.at_risk, policy.tags.breached):
+    for tag in policy.tags.ours:
         if _by_name(tag_list, tag) is None:
             changes.append(Change("create", "tag", tag, ["in the tag list"], _create_tag(tag)))
         else:
@@ -592,7 +631,7 @@ def plan_trigger(reader: ZammadReader, webhook_id: int | None, api_user_id: int)
 
 
 def plan_overviews(reader: ZammadReader, client: ZammadClient, policy: Policy) -> list[Change]:
-    """The three agent overviews."""
+    """The agent overviews (three SLA lists and the feature proposals)."""
     overviews = reader.rows("overviews", "admin.overview")
     if overviews is None:
         return []
@@ -616,10 +655,13 @@ def plan_workflows(
     if workflows is None:
         return [Change("skip", "core workflow", name, [f"{why_not}; {consequence}"]) for name, consequence in (
             (WORKFLOW_NAME, "SLA fields stay editable"),
+            (EVIDENCE_WORKFLOW_NAME, "the origin evidence is not enforced in the UI (the sla-evidence-missing tag still is)"),
             (LIFT_WORKFLOW_NAME, "no mandatory fields can block our writes on such a Zammad"),
         )]  # fmt: skip
     wanted = [
         (desired_workflow(policy), "read-only: " + ", ".join(readonly_fields(policy))),
+        (desired_evidence_workflow(policy), f"{policy.attributes.origin_evidence} mandatory while "
+         f"{policy.attributes.origin} is {' or '.join(policy.scope.excluded_origins)}"),
         (desired_lift_workflow(policy, api_user_id, mandatory_ticket_fields(attributes, workflows, ignore_workflow=LIFT_WORKFLOW_NAME)),
          f"optional for user {api_user_id}"),
     ]  # fmt: skip
@@ -650,7 +692,7 @@ def trigger_drift(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]
 
 def overview_drift(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
     """Overview properties that differ."""
-    drift = [key for key in ("order", "view", "active") if _subset_diff(want[key], have.get(key))]
+    drift = [key for key in ("order", "view", "active", "group_by") if key in want and _subset_diff(want[key], have.get(key))]
     if normalize_condition(have.get("condition")) != normalize_condition(want["condition"]):
         drift.append("condition")
     if sorted(int(r) for r in have.get("role_ids") or []) != want["role_ids"]:
@@ -898,7 +940,7 @@ def _plan_drop(reader: ZammadReader, policy: Policy) -> list[Change]:
     """Removing our attributes (then the migrations) and our tags (Zammad untags every ticket)."""
     changes: list[Change] = []
     tag_list = reader.rows("tag_list", "admin.tag") or []
-    for tag in (policy.tags.at_risk, policy.tags.breached):
+    for tag in policy.tags.ours:
         entry = _by_name(tag_list, tag)
         if entry is not None:
             changes.append(Change("delete", "tag", tag, ["removed from every ticket"],

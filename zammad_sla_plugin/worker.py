@@ -5,6 +5,11 @@ most 1 ticket PUT (SLA fields, plus the at-risk/breached note as its `article`) 
 the tag calls needed. The ticket's tags are read off its history (Zammad writes `added` /
 `removed` entries with attribute `tag`), which saves a third read. When nothing differs
 nothing is written, so a webhook caused by our own write ends the loop.
+
+Two rules of issue 11 ride along: an excluded origin claimed without evidence gets the
+`sla-evidence-missing` tag and one note for the owner (`evidence.py`), and a feature
+proposal arriving at a notified status e-mails the people who asked (`proposals.py`, which
+reads links, mentions and articles only for such proposals).
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from zammad_sla_plugin.clock import AT_RISK, BREACHED, SlaResult, evaluate
+from zammad_sla_plugin.evidence import evidence_note, evidence_note_due, evidence_tags
 from zammad_sla_plugin.explain import explain
 from zammad_sla_plugin.notes import transition_note
 from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.proposals import NotificationOutcome, ProposalNotifier, is_proposal
 from zammad_sla_plugin.times import format_utc, parse_time
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
@@ -46,11 +53,14 @@ class EvaluationOutcome:
     note_subject: str | None = None
     missing_attributes: list[str] = field(default_factory=list)
     blocked: str | None = None  # why Zammad refused the field write (e.g. a mandatory field)
+    evidence_note: bool = False  # the owner was told the origin's evidence is missing
+    proposal: NotificationOutcome | None = None  # what a feature proposal's people were sent
 
     @property
     def changed(self) -> bool:
         """Whether anything was written to Zammad."""
-        return bool(self.fields_written or self.tags_added or self.tags_removed)
+        sent = self.proposal is not None and bool(self.proposal.emailed or self.proposal.note_subject)
+        return bool(self.fields_written or self.tags_added or self.tags_removed or self.evidence_note or sent)
 
 
 def tags_from_history(history: dict[str, Any]) -> set[str]:
@@ -111,6 +121,15 @@ class TicketEvaluator:
         self.client, self.policy, self.now, self.sink = client, policy, now, sink
         self.organizations = OrganizationCache(client.get_organization, organization_ttl)
         self._warned_missing = False
+        self._api_user_id: int | None = None
+        self.proposals = ProposalNotifier(client, policy, lambda: self.api_user_id)
+
+    @property
+    def api_user_id(self) -> int:
+        """The sidecar's own Zammad user (read once, when a rule first needs it)."""
+        if self._api_user_id is None:
+            self._api_user_id = int(self.client.me()["id"])
+        return self._api_user_id
 
     def evaluate(self, ticket_id: int) -> datetime | None:
         """Evaluate and write back; returns the instant the ticket must be checked again."""
@@ -125,6 +144,8 @@ class TicketEvaluator:
         now = self.now()
         result = evaluate(ticket, history, organization, now, self.policy)
         outcome = self._write_back(ticket, history, result, lambda: explain(ticket, history, organization, now, self.policy))
+        if is_proposal(ticket, self.policy):
+            outcome.proposal = self.proposals.run(ticket, history)
         if self.sink:
             self.sink.set_ticket_status(ticket_id, result.status)
         return outcome
@@ -138,11 +159,12 @@ class TicketEvaluator:
             names.status: result.status,
         }
 
-    def desired_tags(self, status: str) -> tuple[set[str], set[str]]:
-        """(tags the ticket must carry, tags it must not) for a status."""
+    def desired_tags(self, status: str, evidence_missing: bool = False) -> tuple[set[str], set[str]]:
+        """(tags the ticket must carry, tags it must not) for a status and the evidence rule."""
         ours = {AT_RISK: self.policy.tags.at_risk, BREACHED: self.policy.tags.breached}
         wanted = {ours[status]} if status in ours else set()
-        return wanted, set(ours.values()) - wanted
+        evidence_wanted, evidence_unwanted = evidence_tags(evidence_missing, self.policy)
+        return wanted | evidence_wanted, (set(ours.values()) - wanted) | evidence_unwanted
 
     def _write_back(
         self,
@@ -180,7 +202,12 @@ class TicketEvaluator:
             outcome.note_subject = subject
         if updates:
             self._put_fields(ticket_id, updates, outcome)
-        self._sync_tags(ticket_id, result.status, tags_from_history(history), outcome)
+        if result.evidence_missing and evidence_note_due(result, history, self.policy, self.api_user_id):
+            # Its own article: creating one runs no ticket form checks, and the PUT above may carry another.
+            note = evidence_note(ticket, result, self.policy)
+            self.client.add_internal_note(ticket_id, note["body"], note["subject"])
+            outcome.evidence_note = True
+        self._sync_tags(ticket_id, result, tags_from_history(history), outcome)
         log.info(
             "ticket %s: %s%s", ticket_id, result.status,
             f" (wrote {sorted(outcome.fields_written)}, +{outcome.tags_added} -{outcome.tags_removed})" if outcome.changed else " (no change)",
@@ -211,9 +238,9 @@ class TicketEvaluator:
             return
         outcome.fields_written = {k: v for k, v in updates.items() if k != "article"}
 
-    def _sync_tags(self, ticket_id: int, status: str, current: set[str], outcome: EvaluationOutcome) -> None:
+    def _sync_tags(self, ticket_id: int, result: SlaResult, current: set[str], outcome: EvaluationOutcome) -> None:
         """Add/remove our tags (tag calls are silent in Zammad: no trigger, no notification)."""
-        wanted, unwanted = self.desired_tags(status)
+        wanted, unwanted = self.desired_tags(result.status, result.evidence_missing)
         for tag in sorted(wanted - current):
             try:
                 self.client.add_tag(ticket_id, tag)

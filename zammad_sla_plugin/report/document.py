@@ -24,19 +24,21 @@ percentages rounded to 0.1, null when there is nothing to measure):
     }
 
     GROUP = {"key", "tickets", "in_scope", "excluded", "not_applicable", "breached_open",
+             "excluded_with_evidence", "claimed_without_evidence",
              "first_response": {"met", "failed", "pending", "met_pct"},
              "resolution": {"met", "failed", "pending", "met_pct"},
              "time_to_assignment_hours": {"count", "median", "p90"},
              "time_to_resolution_hours": {"count", "median", "p90"}}
 
     TICKET = {"id", "number", "title", "organization", "priority", "severity", "clock",
-              "support_24x7", "scope", "status", "created_at", "month", "closed_at",
+              "support_24x7", "scope", "origin_claim", "status", "created_at", "month", "closed_at",
               "evaluated_at", "assigned_at",
               "first_response": {"outcome", "target_minutes", "due_at"},
               "resolution": {"outcome", "target_minutes", "due_at", "clock_used_hours"},
               "time_to_assignment_hours", "time_to_resolution_hours", "breached_open"}
 
 `outcome` is "met", "failed", "pending" or null (ticket excluded / not applicable).
+`origin_claim` is "with_evidence", "without_evidence" or null (no excluded origin claimed).
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ DEFINITIONS: tuple[str, ...] = (
     "Closed tickets are evaluated at their last closing; open tickets at the end of the period (or at the "
     "time the report was generated, if earlier).",
     "Met % = met / (met + failed). Breached tickets that are still open count as failed.",
-    "Excluded tickets (merged, or raised by the customer or a third party) and tickets outside the SLA "
-    "(e.g. feature requests) are counted but left out of the percentages and times.",
+    "Excluded tickets (merged, or originating in the customer's or a third party's systems with the evidence "
+    "written) and tickets outside the SLA (e.g. feature requests) are counted but left out of the percentages "
+    "and times.",
+    "Claimed without evidence: the origin says customer or third party but no evidence was written; such "
+    "tickets count like any other (unless the policy excludes without evidence). Excluded with evidence: "
+    "the origin is backed by written evidence.",
     "Open tickets that have not breached yet are 'pending': counted as neither met nor failed. So is a "
     "ticket closed without ever being assigned before its first-response deadline.",
     "First response = assignment to an analyst. Resolution = reaching a closed state; pending states "
@@ -112,6 +118,8 @@ def group_dict(stats: GroupStats) -> dict[str, Any]:
         "excluded": stats.excluded,
         "not_applicable": stats.not_applicable,
         "breached_open": stats.breached_open,
+        "excluded_with_evidence": stats.excluded_with_evidence,
+        "claimed_without_evidence": stats.claimed_without_evidence,
         "first_response": _clock(stats.first_response),
         "resolution": _clock(stats.resolution),
         "time_to_assignment_hours": _durations(stats.time_to_assignment),
@@ -131,6 +139,7 @@ def ticket_dict(outcome: TicketOutcome) -> dict[str, Any]:
         "clock": outcome.clock,
         "support_24x7": outcome.support_24x7,
         "scope": outcome.scope,
+        "origin_claim": outcome.origin_claim,
         "status": outcome.status,
         "created_at": format_utc(outcome.created_at),
         "month": outcome.month,
@@ -178,6 +187,7 @@ def policy_summary(policy: Policy) -> dict[str, Any]:
             "severities": list(rule.severities),
             "integration_value": rule.integration_value,
             "only_outside_working_hours": rule.only_outside_working_hours,
+            "activation": rule.activation,
             "targets": {
                 name: {
                     "clock": targets.clock,
@@ -190,6 +200,7 @@ def policy_summary(policy: Policy) -> dict[str, Any]:
         "pause_states": list(policy.states.pause),
         "closed_states": list(policy.states.closed),
         "excluded_origins": list(policy.scope.excluded_origins),
+        "exclusion_requires_evidence": policy.scope.exclusion_requires_evidence,
         "not_applicable_kinds": list(policy.scope.not_applicable_kinds),
     }
 

@@ -29,6 +29,8 @@ from zammad_sla_plugin.times import parse_time
 # Per-clock outcomes and ticket scopes used throughout the report
 OUTCOME_MET, OUTCOME_FAILED, OUTCOME_PENDING = "met", "failed", "pending"
 SCOPE_IN, SCOPE_EXCLUDED, SCOPE_NOT_APPLICABLE = "in_scope", "excluded", "not_applicable"
+# An excluded origin (customer / third party) claimed on a ticket, with or without its evidence
+CLAIM_WITH_EVIDENCE, CLAIM_WITHOUT_EVIDENCE = "with_evidence", "without_evidence"
 NO_ORGANIZATION = "(no organization)"
 NO_SEVERITY = "(none)"
 
@@ -97,6 +99,7 @@ class TicketOutcome:
     resolution_clock_used: timedelta  # time counted on the SLA clock (pauses excluded)
     time_to_assignment: timedelta | None  # business working time created -> assigned
     time_to_resolution: timedelta | None  # business working time created -> closed
+    origin_claim: str | None = None  # with_evidence / without_evidence; None when no excluded origin
 
     @property
     def in_scope(self) -> bool:
@@ -185,6 +188,12 @@ def _scope(result: SlaResult) -> str:
     return SCOPE_IN
 
 
+def _origin_claim(result: SlaResult) -> str | None:
+    if not result.applies or not result.origin_claimed:
+        return None
+    return CLAIM_WITH_EVIDENCE if result.evidence_written else CLAIM_WITHOUT_EVIDENCE
+
+
 def ticket_outcome(record: TicketRecord, period: ReportPeriod, now: datetime, policy: Policy) -> TicketOutcome | None:
     """The ticket's outcome, or None when it was neither created nor closed in the period.
 
@@ -227,4 +236,5 @@ def ticket_outcome(record: TicketRecord, period: ReportPeriod, now: datetime, po
         resolution_clock_used=res.consumed,
         time_to_assignment=business.working_time_between(created_at, assigned_at) if assigned_at else None,
         time_to_resolution=business.working_time_between(created_at, closed_at) if closed_at else None,
+        origin_claim=_origin_claim(result),
     )

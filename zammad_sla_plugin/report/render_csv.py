@@ -19,6 +19,7 @@ from typing import Any
 
 CSV_COLUMNS: tuple[str, ...] = (
     "scope", "key", "tickets", "in_scope", "excluded", "not_applicable", "breached_open",
+    "excluded_with_evidence", "claimed_without_evidence",
     "first_response_met", "first_response_failed", "first_response_pending", "first_response_met_pct",
     "resolution_met", "resolution_failed", "resolution_pending", "resolution_met_pct",
     "time_to_assignment_count", "time_to_assignment_median_hours", "time_to_assignment_p90_hours",
@@ -43,7 +44,8 @@ def neutralise(value: Any) -> Any:
 def group_row(scope: str, group: dict[str, Any]) -> dict[str, Any]:
     """One CSV row (a dict keyed by `CSV_COLUMNS`) for a group of the report document."""
     row: dict[str, Any] = {"scope": scope, "key": group["key"]}
-    for name in ("tickets", "in_scope", "excluded", "not_applicable", "breached_open"):
+    for name in ("tickets", "in_scope", "excluded", "not_applicable", "breached_open",
+                 "excluded_with_evidence", "claimed_without_evidence"):
         row[name] = group[name]
     for clock in ("first_response", "resolution"):
         for part in ("met", "failed", "pending", "met_pct"):

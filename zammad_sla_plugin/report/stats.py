@@ -4,6 +4,9 @@ Denominators (the report states them too, see `document.DEFINITIONS`):
 
 - `tickets` counts every ticket of the group; `excluded` and `not_applicable` ones are
   left out of everything else (percentages and times).
+- `excluded_with_evidence` counts tickets whose excluded origin (customer / third party) is
+  backed by written evidence; `claimed_without_evidence` those whose origin is claimed with
+  the evidence blank (counted like any other ticket when the policy requires evidence).
 - Per clock, `met_pct = met / (met + failed) * 100`. `failed` includes tickets still open
   past their deadline (breached and still open count as failures). `pending` tickets (open
   and not yet breached, or never decided) are counted as neither met nor failed. With no
@@ -21,7 +24,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .outcome import OUTCOME_FAILED, OUTCOME_MET, OUTCOME_PENDING, SCOPE_EXCLUDED, SCOPE_NOT_APPLICABLE, TicketOutcome
+from .outcome import (
+    CLAIM_WITH_EVIDENCE,
+    CLAIM_WITHOUT_EVIDENCE,
+    OUTCOME_FAILED,
+    OUTCOME_MET,
+    OUTCOME_PENDING,
+    SCOPE_EXCLUDED,
+    SCOPE_NOT_APPLICABLE,
+    TicketOutcome,
+)
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -99,6 +111,8 @@ class GroupStats:
     resolution: ClockStats
     time_to_assignment: DurationStats
     time_to_resolution: DurationStats
+    excluded_with_evidence: int = 0
+    claimed_without_evidence: int = 0
 
 
 def _clock_stats(values: Iterable[str | None]) -> ClockStats:
@@ -123,6 +137,8 @@ def group_stats(key: str, outcomes: Sequence[TicketOutcome]) -> GroupStats:
         resolution=_clock_stats(outcome.resolution for outcome in scoped),
         time_to_assignment=DurationStats.of(o.time_to_assignment for o in scoped if o.time_to_assignment is not None),
         time_to_resolution=DurationStats.of(o.time_to_resolution for o in scoped if o.time_to_resolution is not None),
+        excluded_with_evidence=sum(1 for outcome in outcomes if outcome.origin_claim == CLAIM_WITH_EVIDENCE),
+        claimed_without_evidence=sum(1 for outcome in outcomes if outcome.origin_claim == CLAIM_WITHOUT_EVIDENCE),
     )
 
 

@@ -21,8 +21,10 @@ Known differences from real Zammad:
   auth, sessions or OAuth; token-scoped permissions are not modelled (the token has its
   user's permissions). Controller policies and TicketPolicy are enforced (FIDELITY.md);
   UserPolicy and OrganizationPolicy are simplified to permission checks per endpoint.
-- Not implemented: links, merge, ticket_attachment downloads, tag_search, role writes
-  (POST/PUT/DELETE), notification emails themselves (only the log), mentions, time accounting, checklists,
+- Links and mentions (subscriptions): see `api_links` (and `/_twin/emails`, the e-mail
+  articles Zammad would send).
+- Not implemented: merge, ticket_attachment downloads, tag_search, role writes
+  (POST/PUT/DELETE), notification emails themselves (only the log), time accounting, checklists,
   SLAs/calendars, macros, schedulers/jobs, time-event triggers, email channels,
   Elasticsearch, knowledge base.
 - Roles: GET index/show only, always attributes_with_association_ids (`expand`/`full`

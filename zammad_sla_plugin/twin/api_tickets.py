@@ -11,6 +11,7 @@ from .context import actor_id, acting_user, body, commit, expand, paginate, trut
 from .permissions import permitted
 from .policy import FORBIDDEN, can, ticket_access
 from .selector import Context, matches, normalize
+from .state import TwinState
 from .tickets import Transaction, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
 from .util import ApiError, parse_time
 
@@ -126,13 +127,17 @@ def tickets_search() -> Any:
 
         present = sorted((t for t in found if t.get(sort_by) is not None), key=sort_key, reverse=descending)
         missing = [t for t in found if t.get(sort_by) is None]
-        page = paginate(present + missing, 50, 200)
-        if truthy(params.get("expand")):
-            return jsonify([state.ticket_with_names(t) for t in page])
-        assets: dict[str, Any] = {}
-        for ticket in page:
-            asset_builder.add_ticket(state, assets, ticket)
-        return jsonify({"tickets": [t["id"] for t in page], "tickets_count": len(page), "assets": assets})
+        return search_response(state, paginate(present + missing, 50, 200), truthy(params.get("expand")))
+
+
+def search_response(state: TwinState, page: list[dict[str, Any]], expand: bool) -> Any:
+    """One page of a ticket search as Zammad renders it (expanded list, or ids + assets)."""
+    if expand:
+        return jsonify([state.ticket_with_names(t) for t in page])
+    assets: dict[str, Any] = {}
+    for ticket in page:
+        asset_builder.add_ticket(state, assets, ticket)
+    return jsonify({"tickets": [t["id"] for t in page], "tickets_count": len(page), "assets": assets})
 
 
 @bp.get("/ticket_history/<int:ticket_id>")

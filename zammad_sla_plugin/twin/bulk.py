@@ -35,7 +35,6 @@ from typing import Any, Callable
 
 from flask import Flask, jsonify, request
 
-from . import assets as asset_builder
 from .context import actor_id, body, paginate, truthy, twin
 from .history import HistoryLog
 from .records import new_ticket
@@ -403,7 +402,7 @@ def register(app: Flask) -> None:
         cache: SearchCache | None = getattr(state, "search_cache", None)
         if cache is None:
             return original()
-        from .api_tickets import _nested_args  # the same Rack-style parsing as the plain search
+        from .api_tickets import _nested_args, search_response  # the same parsing and rendering as the plain search
 
         params = {**_nested_args(), **body()}
         query = str(params.get("query") or "").strip()
@@ -414,12 +413,7 @@ def register(app: Flask) -> None:
             found = cache.result(normalize(params.get("condition")), query, str(params.get("sort_by") or "updated_at"),
                                  actor_id())
             page = [state.tables["tickets"][i] for i in paginate(found.ordered(descending), 50, 200)]  # type: ignore[arg-type]
-            if truthy(params.get("expand")):
-                return jsonify([state.ticket_with_names(t) for t in page])
-            assets: dict[str, Any] = {}
-            for ticket in page:
-                asset_builder.add_ticket(state, assets, ticket)
-            return jsonify({"tickets": [t["id"] for t in page], "tickets_count": len(page), "assets": assets})
+            return search_response(state, page, truthy(params.get("expand")))
 
     app.view_functions["tickets.tickets_search"] = tickets_search
 

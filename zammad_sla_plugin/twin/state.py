@@ -29,6 +29,7 @@ MODEL_NAMES: dict[str, str] = {
     "states": "Ticket::State", "priorities": "Ticket::Priority", "articles": "Ticket::Article",
     "roles": "Role", "attributes": "ObjectManager::Attribute", "webhooks": "Webhook",
     "triggers": "Trigger", "overviews": "Overview", "core_workflows": "CoreWorkflow",
+    "links": "Link", "link_types": "Link::Type", "mentions": "Mention",
 }
 
 # Objects whose tables can get custom columns through the object manager.
