@@ -10,9 +10,11 @@ from typing import Any
 from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
 from zammad_sla_plugin.clock import evaluate
+from zammad_sla_plugin.evidence import evidence_note
 from zammad_sla_plugin.explain import explain
 from zammad_sla_plugin.notes import excluded_summary, transition_note
 from zammad_sla_plugin.policy import default_policy_text, load_policy, policy_from_dict
+from zammad_sla_plugin.proposals import Recipient, no_address_note
 
 POLICY = load_policy()
 HOSTILE_PRIORITY = '3 <script>alert("high")</script>'
@@ -74,3 +76,17 @@ def test_a_clock_without_target_is_not_applicable() -> None:
     result = replace(result, first_response=replace(result.first_response, target=None))
     _subject, body = transition_note(result, POLICY)
     assert "<ul><li>First response (assignment to an analyst): not applicable</li><li><b>Resolution</b>: breached;" in body
+
+
+def test_the_evidence_and_no_address_notes_keep_names_as_text() -> None:
+    # The other notes the sidecar writes come from the same autoescaped templates.
+    now = datetime(2026, 3, 10, 16, tzinfo=timezone.utc)
+    data = ticket("2026-03-10T13:00:00Z", sla_origin="third_party", owner='<img src=x onerror="alert(1)">')
+    note = evidence_note(data, evaluate(data, {"history": []}, None, now, POLICY), POLICY)
+    page = Page(note["body"])
+    assert "img" not in page.tags and "\n" not in note["body"]
+    assert "".join(page.text).startswith('SLA exclusion needs evidence<img src=x onerror="alert(1)">, the ticket\'s sla_origin is')
+    missing = [Recipient(5, "Ann <script>alert(2)</script>", None, ("customer", "linked ticket"), "no e-mail address")]
+    body = no_address_note({"id": 3}, missing, "approved")["body"]
+    assert "script" not in Page(body).tags and "\n" not in body
+    assert "<li>Ann &lt;script&gt;alert(2)&lt;/script&gt; (user 5; customer, linked ticket): no e-mail address</li>" in body
