@@ -14,7 +14,7 @@ import pytest
 
 from webhooks.app import create_app
 from zammad_sla_plugin.cli import SUBCOMMANDS
-from zammad_sla_plugin.settings import load_settings
+from zammad_sla_plugin.settings import load_settings, variable_names
 
 yaml = pytest.importorskip("yaml")  # PyYAML: requested as a test dependency
 
@@ -25,23 +25,15 @@ ZAMMAD_RAILS_PORT = 3000  # zammad-docker-compose's zammad-railsserver
 
 
 def program_env_names() -> set[str]:
-    """Every variable settings.py / policy_option.py read, found in their source code.
+    """Every variable the settings (NAME_FILE variants included) and policy_option.py read.
 
-    Names are the string literals passed to the reader (`r.secret("ZAMMAD_TOKEN", ...)` also
-    reads ZAMMAD_TOKEN_FILE) and click's `envvar=`.
+    policy_option.py's names are found in its source code: click's `envvar=`.
     """
-    names: set[str] = set()
-    for module in ("settings.py", "policy_option.py"):
-        tree = ast.parse((ROOT / "zammad_sla_plugin" / module).read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-                value = node.args[0].value
-                if isinstance(value, str) and re.fullmatch(r"ZAMMAD_[A-Z0-9_]+", value):
-                    names.add(value)
-                    if isinstance(node.func, ast.Attribute) and node.func.attr == "secret":
-                        names.add(f"{value}_FILE")
-            if isinstance(node, ast.keyword) and node.arg == "envvar" and isinstance(node.value, ast.Constant):
-                names.add(str(node.value.value))
+    names = set(variable_names())
+    tree = ast.parse((ROOT / "zammad_sla_plugin" / "policy_option.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "envvar" and isinstance(node.value, ast.Constant):
+            names.add(str(node.value.value))
     return names
 
 

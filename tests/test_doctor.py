@@ -117,6 +117,16 @@ def test_unmapped_priority(twin: TwinServer, installed: dict[str, str | None]) -
     assert 'fix: add them under [priorities] in the policy file (ZAMMAD_SLA_CONFIG), e.g. "5 urgent"' in lines(result)["priorities mapped"]
 
 
+def test_inactive_mapped_priority(twin: TwinServer, installed: dict[str, str | None]) -> None:
+    [blocker] = [p for p in api(twin, "GET", "ticket_priorities", 200) if p["name"] == "4 blocker"]
+    api(twin, "PUT", f"ticket_priorities/{blocker['id']}", 200, json={"active": False})
+    result = run(installed, "doctor")
+    assert failing(result) == {"priorities mapped"}
+    line = lines(result)["priorities mapped"]
+    assert "inactive in Zammad, agents cannot pick them: '4 blocker'" in line and "missing" not in line
+    assert "fix: activate them in Zammad (Admin > Priorities)" in line
+
+
 def test_unknown_policy_state(installed: dict[str, str | None], tmp_path: Path) -> None:
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(default_policy_text().replace('"pending close"]', '"waiting for customer"]'))

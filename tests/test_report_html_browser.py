@@ -32,6 +32,7 @@ POLICY = load_policy()
 PERIOD = ReportPeriod(date(2026, 1, 1), date(2026, 4, 1), POLICY.business_calendar.timezone)
 NOW = datetime(2026, 4, 10, 12, tzinfo=timezone.utc)
 WIDTH, HEIGHT = 1200, 2400
+HOSTILE = '<script>document.body.innerHTML = "pwned"</script>'  # one ticket's title: must stay text
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars")
 
@@ -75,7 +76,7 @@ def generated_records(count: int = 60, seed: int = 7) -> list[TicketRecord]:
         if tid % 23 == 0:
             extra["sla_kind"] = "feature_request"
         data = ticket(format_utc(created) or "", priority=rng.choice(priorities), state=state, owner_id=4,
-                      title=f"Generated ticket {tid}", number=str(50000 + tid), **extra)
+                      title=f"{HOSTILE if tid == 1 else ''}Generated ticket {tid}", number=str(50000 + tid), **extra)
         data["id"] = tid
         org = {"id": tid % 3 + 1, "name": ["Acme", "Globex", "Initech"][tid % 3]}
         records.append(TicketRecord(data, history(*entries), org))
@@ -146,6 +147,7 @@ def test_dom_has_every_chart_mark(page: tuple[Path, dict[str, Any]], tmp_path: P
     assert strip["line.target"] == 1
     assert document["totals"]["excluded"] and document["totals"]["not_applicable"]  # the set covers both
     assert "Breached tickets that are still open count as failed" in result.stdout
+    assert "<script" not in result.stdout and "&lt;script&gt;document.body.innerHTML" in result.stdout
 
 
 def test_screenshot_is_a_png_of_the_page(page: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from zammad_sla_plugin.settings import Secret, SettingsError, load_settings, settings_or_exit
+from zammad_sla_plugin.settings import Secret, SettingsError, load_settings, settings_or_exit, variable_names
 
 BASE = {"ZAMMAD_URL": "http://zammad:8080/", "ZAMMAD_TOKEN": "tok-123"}
 
@@ -19,7 +20,6 @@ def test_defaults() -> None:
     assert s.webhook_secret is None
     assert (s.listen_host, s.listen_port, s.listen) == ("127.0.0.1", 8085, "127.0.0.1:8085")
     assert s.data_dir == Path("./var")
-    assert s.queue_file == Path("./var/queue.sqlite3")
     assert s.redis_url is None and s.config_path is None and s.public_url is None
     assert (s.reconcile_seconds, s.workers, s.coalesce_seconds) == (600.0, 4, 0.2)
 
@@ -149,3 +149,30 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZAMMAD_URL", "http://from-env:1")
     monkeypatch.setenv("ZAMMAD_TOKEN", "t")
     assert load_settings().zammad_url == "http://from-env:1"
+
+
+def test_secrets_are_pydantic_secret_strings() -> None:
+    s = load_settings({**BASE, "ZAMMAD_SLA_WEBHOOK_SECRET": "hook-value"})
+    assert isinstance(s.zammad_token, SecretStr) and isinstance(s.webhook_secret, SecretStr)
+    assert "hook-value" not in s.model_dump_json()
+
+
+def test_variable_names_include_the_file_variants() -> None:
+    names = variable_names()
+    assert {"ZAMMAD_TOKEN", "ZAMMAD_TOKEN_FILE", "ZAMMAD_SLA_WEBHOOK_SECRET_FILE", "ZAMMAD_SLA_QUEUE_FSYNC"} <= set(names)
+    assert "ZAMMAD_URL_FILE" not in names and len(names) == len(set(names))
+
+
+def test_values_are_shown_verbatim_in_problems() -> None:
+    # Braces in a value must not be taken for message-template fields.
+    with pytest.raises(SettingsError) as info:
+        load_settings({**BASE, "ZAMMAD_URL": "{zammad}", "ZAMMAD_SLA_QUEUE_FSYNC": "maybe"})
+    assert "ZAMMAD_URL: '{zammad}' is not an http(s) URL" in str(info.value)
+    assert "ZAMMAD_SLA_QUEUE_FSYNC: 'maybe' is not a boolean" in str(info.value)
+
+
+def test_problem_lists_do_not_carry_the_pydantic_error() -> None:
+    # The pydantic error repeats raw inputs; a traceback of SettingsError must not show it.
+    with pytest.raises(SettingsError) as info:
+        load_settings({**BASE, "ZAMMAD_SLA_REDIS_URL": "http://:secretpw@redis"})
+    assert info.value.__cause__ is None and info.value.__suppress_context__

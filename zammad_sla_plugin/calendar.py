@@ -71,7 +71,7 @@ _HORIZON_US = 3653 * _DAY_US  # ~10 years without any open time = "never open"
 _MIN_ORD = date(1, 1, 1).toordinal() + 7
 _MAX_ORD = date(9999, 12, 31).toordinal() - 7
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
-_DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_LABELS = tuple(key.title() for key in DAY_KEYS)  # "Mon", ... for describe()
 
 
 def _to_us(value: datetime, name: str) -> int:

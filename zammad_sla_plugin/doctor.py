@@ -157,14 +157,16 @@ class Doctor:
         return CheckResult("token permissions", "PASS", ", ".join(p for p, _, _ in PERMISSION_PROBES))
 
     def check_priorities(self) -> CheckResult:
-        """Every active Zammad priority maps to a severity; the policy's blocker priority exists."""
+        """Every active Zammad priority maps to a severity; every priority the policy maps exists and is active."""
         try:
             priorities = self._list("ticket_priorities")
         except ZammadError as error:
             return CheckResult("priorities mapped", "FAIL", str(error), "see the token permissions check")
-        names = [str(p.get("name")) for p in priorities if p.get("active", True)]
+        active = {str(p.get("name")): bool(p.get("active", True)) for p in priorities}
+        names = [n for n, is_active in active.items() if is_active]
         unmapped = [n for n in names if n not in self.policy.priorities]
-        missing = [n for n in self.policy.priorities if n not in names]
+        missing = [n for n in self.policy.priorities if n not in active]
+        inactive = [n for n in self.policy.priorities if active.get(n) is False]
         problems, fixes = [], []
         if unmapped:
             problems.append("not mapped by the policy: " + ", ".join(repr(n) for n in unmapped))
@@ -173,6 +175,9 @@ class Doctor:
         if missing:
             problems.append("missing in Zammad: " + ", ".join(repr(n) for n in missing))
             fixes.append("run `zammad-sla setup` (creates the priorities the policy maps)")
+        if inactive:  # setup leaves an existing priority alone: it cannot fix this
+            problems.append("inactive in Zammad, agents cannot pick them: " + ", ".join(repr(n) for n in inactive))
+            fixes.append("activate them in Zammad (Admin > Priorities), or remove them from the policy")
         if problems:
             return CheckResult("priorities mapped", "FAIL", "; ".join(problems), "; ".join(fixes))
         return CheckResult("priorities mapped", "PASS", f"{len(names)} priorities, all mapped")

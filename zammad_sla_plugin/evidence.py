@@ -14,12 +14,12 @@ When the evidence is written the tag goes and no further note is written.
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from zammad_sla_plugin.clock import SlaResult
 from zammad_sla_plugin.history import ordered_entries
 from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.templates import render
 
 EVIDENCE_NOTE_SUBJECT = "SLA exclusion needs evidence"
 
@@ -63,16 +63,8 @@ def evidence_note(ticket: dict[str, Any], result: SlaResult, policy: Policy) -> 
     """The internal note (a ticket `article`) telling the owner what is missing."""
     names = policy.attributes
     owner = ticket.get("owner") if isinstance(ticket.get("owner"), str) and ticket.get("owner") != "-" else None
-    greeting = f"{escape(owner)}, the" if owner else "The"
-    origin = escape(str(ticket.get(names.origin)))
-    body = (
-        f"<p><b>{escape(EVIDENCE_NOTE_SUBJECT)}</b></p>"
-        f"<p>{greeting} ticket's <code>{escape(names.origin)}</code> is {origin}, which excludes it from the SLA "
-        f"only with written evidence, but <code>{escape(names.origin_evidence)}</code> is empty. "
-        "Until the evidence is written the ticket counts against the SLA like any other "
-        f"(it is {escape(result.status)} now) and carries the tag <code>{escape(policy.tags.evidence_missing)}</code>.</p>"
-        "<p>Write what shows the origin (logs, the vendor's status page, the customer's confirmation) into "
-        f"<code>{escape(names.origin_evidence)}</code>; the ticket is then excluded and the tag removed.</p>"
-    )
+    body = render("evidence_note.html.j2", subject=EVIDENCE_NOTE_SUBJECT, owner=owner, origin=str(ticket.get(names.origin)),
+                  origin_attribute=names.origin, evidence_attribute=names.origin_evidence, status=result.status,
+                  tag=policy.tags.evidence_missing)  # fmt: skip
     return {"subject": EVIDENCE_NOTE_SUBJECT, "body": body, "content_type": "text/html", "type": "note",
             "internal": True, "sender": "Agent"}  # fmt: skip

@@ -1,17 +1,19 @@
 """The internal note written on a ticket when its SLA turns at risk or breached.
 
 Pure rendering: the analyst reads, inside Zammad, which clock, its target, the deadline in
-the calendar's time zone and how it was computed.
+the calendar's time zone and how it was computed. The HTML is the autoescaped template
+`templates/note.html.j2`; this module computes the facts it shows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from typing import Any
 
 from zammad_sla_plugin.clock import AT_RISK, BREACHED, ClockResult, SlaResult
 from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.templates import render
 
 _TITLES = {AT_RISK: "SLA at risk", BREACHED: "SLA breached"}
 
@@ -36,11 +38,17 @@ def excluded_summary(clock_explanation: dict[str, Any]) -> str:
     return ", ".join(f"{reason} {_hours(minutes)}" for reason, minutes in totals.items())
 
 
+@dataclass(frozen=True)
+class _ClockLine:
+    label: str
+    parts: list[str]  # empty: the clock does not apply
+
+
 def _clock_line(
     label: str, clock: ClockResult, result: SlaResult, policy: Policy, explanation: dict[str, Any] | None
-) -> str:
+) -> _ClockLine:
     if clock.target is None:
-        return f"<li>{label}: not applicable</li>"
+        return _ClockLine(label, [])
     unit = "working minutes" if result.clock == "business" else "minutes (24x7 clock)"
     used = clock.consumed.total_seconds() / 60
     share = used / (clock.target.total_seconds() / 60) * 100
@@ -56,7 +64,7 @@ def _clock_line(
         parts.append(f"{clock.paused.total_seconds() / 60:.0f} min paused while waiting on the customer")
     if explanation and (summary := excluded_summary(explanation)):
         parts.append(f"not counted: {summary}")
-    return f"<li><b>{escape(label)}</b>: {escape('; '.join(parts), quote=False)}</li>"
+    return _ClockLine(label, parts)
 
 
 def transition_note(
@@ -74,18 +82,20 @@ def transition_note(
         clock = f"business clock, {policy.business_calendar.describe()}"
     else:
         clock = "24x7 clock (every minute counts)"
-    why_24x7 = " under 24x7 Integrations Support" if result.support_24x7 else ""
-    body = (
-        f"<p><b>{escape(title)}</b></p>"
-        f"<p>Severity {escape(str(result.severity))} (priority &quot;{escape(result.priority)}&quot;){why_24x7}; "
-        f"{escape(clock)}. Targets are measured from the ticket's creation; time spent waiting on "
-        f"the customer or closed is not counted.</p>"
-        "<ul>"
-        + _clock_line("First response (assignment to an analyst)", result.first_response, result, policy,
-                      clocks.get("first_response"))
-        + _clock_line("Resolution", result.resolution, result, policy, clocks.get("resolution"))
-        + "</ul>"
-        f"<p>Evaluated by zammad-sla at {_local(result.now, policy)}. "
-        f"Full explanation: <code>zammad-sla explain {result.ticket_id}</code>.</p>"
+    clock_lines = [
+        _clock_line("First response (assignment to an analyst)", result.first_response, result, policy,
+                    clocks.get("first_response")),
+        _clock_line("Resolution", result.resolution, result, policy, clocks.get("resolution")),
+    ]
+    body = render(
+        "note.html.j2",
+        title=title,
+        severity=str(result.severity),
+        priority=result.priority,
+        support_24x7=result.support_24x7,
+        clock=clock,
+        clock_lines=clock_lines,
+        evaluated=_local(result.now, policy),
+        ticket_id=result.ticket_id,
     )
     return title, body

@@ -20,12 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from zammad_sla_plugin.calendar import WorkingCalendar
+from zammad_sla_plugin.calendar import DAY_KEYS, WorkingCalendar
 
-Severity = str
 ClockName = Literal["business", "24x7"]
-SEVERITIES: tuple[str, ...] = ("blocker", "high", "medium", "low")
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class PolicyError(ValueError):
@@ -65,9 +62,9 @@ class CalendarConfig(_Strict):
     @field_validator("hours")
     @classmethod
     def _weekday_keys(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
-        unknown = sorted(set(value) - set(WEEKDAYS))
+        unknown = sorted(set(value) - set(DAY_KEYS))
         if unknown:
-            raise ValueError(f"unknown weekday key(s) {unknown}; use {', '.join(WEEKDAYS)}")
+            raise ValueError(f"unknown weekday key(s) {unknown}; use {', '.join(DAY_KEYS)}")
         return value
 
     def build(self) -> WorkingCalendar:

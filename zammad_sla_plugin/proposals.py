@@ -38,9 +38,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from email.utils import getaddresses
-from html import escape
 from typing import Any, Callable
 
+from zammad_sla_plugin import templates
 from zammad_sla_plugin.clock import NOBODY_USER_ID
 from zammad_sla_plugin.history import ordered_entries
 from zammad_sla_plugin.policy import Policy
@@ -171,15 +171,7 @@ def email_article(ticket: dict[str, Any], recipient: Recipient, status: str, pol
 
 def no_address_note(ticket: dict[str, Any], missing: list[Recipient], status: str) -> dict[str, Any]:
     """The internal note listing who could not be e-mailed and why."""
-    items = "".join(
-        f"<li>{escape(r.name)} (user {r.user_id}; {escape(', '.join(r.reasons))}): {escape(r.problem or '')}</li>"
-        for r in missing
-    )
-    body = (
-        f"<p>This proposal is now <b>{escape(status)}</b>. These people filed or follow it but could not be "
-        f"notified by e-mail; please tell them another way and note it here.</p><ul>{items}</ul>"
-        "<p>Written by zammad-sla.</p>"
-    )
+    body = templates.render("no_address_note.html.j2", status=status, missing=missing)
     return {
         "ticket_id": int(ticket["id"]), "type": "note", "sender": "Agent", "internal": True,
         "subject": no_address_subject(status), "body": body, "content_type": "text/html",

@@ -1,61 +1,63 @@
-"""Runtime settings of the sidecar, read from the environment.
+"""Runtime settings of the sidecar, read from the environment (pydantic-settings).
 
 Every problem in the environment is collected and reported at once (one message
 listing all of them), so an operator fixes a deployment in one round trip.
-Secrets are wrapped in `Secret` so they never leak through repr() or logs.
+Secrets are `Secret`s (pydantic `SecretStr`), so they never leak through repr() or logs;
+each can also come from a file named by `NAME_FILE` (Docker/Kubernetes secrets).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, NoReturn
+from typing import Annotated, Any, Mapping, NoReturn
 from urllib.parse import urlsplit
 
-DEFAULT_LISTEN = "127.0.0.1:8085"
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_LISTEN = ("127.0.0.1", 8085)
 DEFAULT_DATA_DIR = "./var"
 DEFAULT_RECONCILE_SECONDS = 600.0
 DEFAULT_WORKERS = 4
 DEFAULT_COALESCE_SECONDS = 0.2
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 # HMAC-SHA1 keys shorter than this are guessable offline from one signed delivery.
 MIN_SECRET_LENGTH = 32
 # Values shipped in deploy/ examples: a secret equal to one of them was never changed.
 PLACEHOLDER_SECRETS = frozenset({"change-me", "change-me-long-and-random", "change-me-to-a-long-random-string"})
 
+# Error type of our own validators: their message is the whole problem text.
+_PROBLEM = "settings_problem"
+# Pydantic's own error types, worded for an operator (after "NAME: 'value' ").
+_PYDANTIC_ERRORS = {
+    "float_parsing": "is not a number",
+    "finite_number": "is not a finite number",
+    "int_parsing": "is not an integer",
+    "int_from_float": "is not an integer",
+    "greater_than": "must be positive",
+    "greater_than_equal": "must be zero or positive",
+    "bool_parsing": "is not a boolean (use on/off, true/false, 1/0)",
+}
 
-class Secret:
-    """A string that is never shown by repr()/str(); call `reveal()` to use it."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+class Secret(SecretStr):
+    """A pydantic `SecretStr` (masked in repr/str); `reveal()` returns the value where it is needed."""
 
     def reveal(self) -> str:
         """Return the secret value (only where it is actually needed)."""
-        return self._value
+        return self.get_secret_value()
 
     def reveal_bytes(self) -> bytes:
         """Return the secret as UTF-8 bytes (e.g. as an HMAC key)."""
-        return self._value.encode("utf-8")
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
+        return self.get_secret_value().encode("utf-8")
 
 
 class SettingsError(Exception):
@@ -73,23 +75,138 @@ class SettingsError(Exception):
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
 
 
+def _problem(text: str) -> PydanticCustomError:
+    # The text goes in as context, so braces in a value are never read as template fields.
+    return PydanticCustomError(_PROBLEM, "{problem}", {"problem": text})
+
+
+class _OrFile:
+    """Field marker: the value comes from NAME or from the file named by NAME_FILE (not both)."""
+
+
+OR_FILE = _OrFile()
+
+
 @dataclass(frozen=True)
-class Settings:
+class _NameOrFile:
+    """The raw NAME / NAME_FILE values of a secret, resolved by `Settings._read_name_file`."""
+
+    name: str
+    value: str | None
+    file: str | None
+
+
+@dataclass(frozen=True)
+class _Unset:
+    """A variable `load_settings` requires is not set (reported by `Settings._required`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Environment:
+    """What `Settings()` reads: an environment mapping, and which fields must be set."""
+
+    environ: Mapping[str, str]
+    required: frozenset[str] = frozenset()
+
+
+# `load_settings` sets this for the duration of one `Settings()` (a context variable: each
+# thread has its own); without it, `Settings()` reads the process environment.
+_ENVIRONMENT: ContextVar[_Environment | None] = ContextVar("zammad_sla_environment", default=None)
+
+
+class _EnvironmentSource(PydanticBaseSettingsSource):
+    """Field values from one environment mapping (`os.environ`, or a test's dict).
+
+    A blank value counts as unset (`FOO=` in a compose file); values are stripped. A field
+    marked `OR_FILE` gets NAME and NAME_FILE together, for the one NAME_FILE validator; an
+    unset required field gets `_Unset`, so its problem is listed with all the others.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environment: _Environment) -> None:
+        super().__init__(settings_cls)
+        self.environment = environment
+
+    def _get(self, name: str) -> str | None:
+        value = self.environment.environ.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The value of `field`'s variable (its alias), or None if unset."""
+        name = field.alias or field_name
+        value: Any = self._get(name)
+        if OR_FILE in field.metadata:
+            file = self._get(f"{name}_FILE")
+            value = _NameOrFile(name, value, file) if value is not None or file is not None else None
+        if value is None and field_name in self.environment.required:
+            value = _Unset(name)
+        return value, name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+def _check_http_url(value: str, name: str) -> str:
+    try:
+        parts = urlsplit(value)
+    except ValueError as error:  # e.g. an unclosed IPv6 bracket: http://[::1
+        raise _problem(f"{name}: {value!r} is not a valid URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _problem(f"{name}: {value!r} is not an http(s) URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise _problem(f"{name}: {value!r} has an invalid port") from None
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
     """Validated sidecar settings (see `load_settings` for the variables)."""
 
-    zammad_url: str | None
-    zammad_token: Secret | None = field(repr=False)
-    webhook_secret: Secret | None = field(repr=False)
-    listen_host: str
-    listen_port: int
-    data_dir: Path
-    redis_url: str | None = field(repr=False)  # may embed a password
-    config_path: Path | None
-    public_url: str | None
-    reconcile_seconds: float
-    workers: int
-    coalesce_seconds: float
-    queue_fsync: bool = False
+    model_config = SettingsConfigDict(frozen=True, hide_input_in_errors=True)
+
+    zammad_url: str | None = Field(default=None, alias="ZAMMAD_URL")
+    zammad_token: Annotated[Secret | None, OR_FILE] = Field(default=None, alias="ZAMMAD_TOKEN", repr=False)
+    webhook_secret: Annotated[Secret | None, OR_FILE] = Field(default=None, alias="ZAMMAD_SLA_WEBHOOK_SECRET", repr=False)
+    listen_address: tuple[str, int] = Field(default=DEFAULT_LISTEN, alias="ZAMMAD_SLA_LISTEN")  # host:port
+    data_dir: Path = Field(default=Path(DEFAULT_DATA_DIR), alias="ZAMMAD_SLA_DATA_DIR")
+    redis_url: str | None = Field(default=None, alias="ZAMMAD_SLA_REDIS_URL", repr=False)  # may embed a password
+    config_path: Path | None = Field(default=None, alias="ZAMMAD_SLA_CONFIG")
+    public_url: str | None = Field(default=None, alias="ZAMMAD_SLA_PUBLIC_URL")
+    reconcile_seconds: float = Field(default=DEFAULT_RECONCILE_SECONDS, alias="ZAMMAD_SLA_RECONCILE_SECONDS", gt=0, allow_inf_nan=False)
+    workers: int = Field(default=DEFAULT_WORKERS, alias="ZAMMAD_SLA_WORKERS", gt=0)
+    # 0 is meaningful here: evaluate on every event without a coalescing window.
+    coalesce_seconds: float = Field(default=DEFAULT_COALESCE_SECONDS, alias="ZAMMAD_SLA_COALESCE_SECONDS", ge=0, allow_inf_nan=False)
+    queue_fsync: bool = Field(default=False, alias="ZAMMAD_SLA_QUEUE_FSYNC")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read the environment `load_settings` gives (else the process's), with NAME_FILE secrets."""
+        environment = _ENVIRONMENT.get() or _Environment(os.environ)
+        return init_settings, _EnvironmentSource(settings_cls, environment)
+
+    @property
+    def listen_host(self) -> str:
+        """The host (or IP) to listen on, IPv6 without brackets."""
+        return self.listen_address[0]
+
+    @property
+    def listen_port(self) -> int:
+        """The TCP port to listen on."""
+        return self.listen_address[1]
 
     @property
     def listen(self) -> str:
@@ -97,75 +214,37 @@ class Settings:
         host = f"[{self.listen_host}]" if ":" in self.listen_host else self.listen_host
         return f"{host}:{self.listen_port}"
 
-    @property
-    def queue_file(self) -> Path:
-        """The SQLite queue file used when no Redis URL is configured."""
-        return self.data_dir / "queue.sqlite3"
-
-
-class _Reader:
-    """Reads variables from one environment mapping, collecting problems."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self.problems: list[str] = []
-
-    def raw(self, name: str) -> str | None:
-        # An empty value (e.g. `FOO=` in a compose file) counts as unset.
-        value = self.environ.get(name)
-        if value is None or value.strip() == "":
-            return None
-        return value.strip()
-
-    def secret(self, name: str, *, required: bool) -> Secret | None:
-        """Read NAME or NAME_FILE (exactly one of them)."""
-        file_name = f"{name}_FILE"
-        direct = self.environ.get(name)
-        path = self.raw(file_name)
-        if direct is not None and direct.strip() and path is not None:
-            self.problems.append(f"{name} and {file_name} are both set; set only one")
-            return None
-        if path is not None:
-            try:
-                content = Path(path).expanduser().read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-                self.problems.append(f"{file_name}: cannot read {path!r}: {reason}")
-                return None
-            value = content.strip()  # secret files usually end in a newline
-            if not value:
-                self.problems.append(f"{file_name}: file {path!r} is empty")
-                return None
-            return Secret(value)
-        if direct is not None and direct.strip():
-            return Secret(direct.strip())
-        if required:
-            self.problems.append(f"{name} (or {file_name}) is required but not set")
-        return None
-
-    def http_url(self, name: str, *, required: bool) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name} is required but not set (e.g. http://zammad:8080)")
-            return None
+    @field_validator("zammad_token", "webhook_secret", mode="before")
+    @classmethod
+    def _read_name_file(cls, raw: object) -> object:
+        """The NAME_FILE convention: NAME holds the secret, or NAME_FILE names a file holding it."""
+        if not isinstance(raw, _NameOrFile):
+            return raw
+        file_name = f"{raw.name}_FILE"
+        if raw.file is None:
+            return raw.value
+        if raw.value is not None:
+            raise _problem(f"{raw.name} and {file_name} are both set; set only one")
         try:
-            parts = urlsplit(value)
-        except ValueError as error:  # e.g. an unclosed IPv6 bracket: http://[::1
-            self.problems.append(f"{name}: {value!r} is not a valid URL ({error})")
-            return None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.problems.append(f"{name}: {value!r} is not an http(s) URL with a host")
-            return None
-        try:
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            self.problems.append(f"{name}: {value!r} has an invalid port")
-            return None
-        return value.rstrip("/")
+            content = Path(raw.file).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise _problem(f"{file_name}: cannot read {raw.file!r}: {reason}") from None
+        value = content.strip()  # secret files usually end in a newline
+        if not value:
+            raise _problem(f"{file_name}: file {raw.file!r} is empty")
+        return value
 
-    def redis_url(self, name: str) -> str | None:
-        value = self.raw(name)
+    @field_validator("zammad_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An http(s) URL with a host and a valid port, without a trailing slash."""
+        return None if value is None else _check_http_url(value, _variable(info))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """A redis://, rediss:// or unix:// URL (never echoed: it may carry a password)."""
         if value is None:
             return None
         try:
@@ -174,64 +253,62 @@ class _Reader:
             parts = urlsplit("invalid:")
         if parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path):
             schemes = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
-            # Never echo the value: it may carry a password.
-            self.problems.append(f"{name}: not a Redis URL (expected one of {schemes})")
-            return None
+            raise _problem(f"ZAMMAD_SLA_REDIS_URL: not a Redis URL (expected one of {schemes})")
         return value
 
-    def listen(self, name: str, default: str) -> tuple[str, int]:
-        value = self.raw(name) or default
+    @field_validator("listen_address", mode="before")
+    @classmethod
+    def _host_port(cls, value: object) -> object:
+        """`host:port`, `[ipv6]:port` -> (host, port)."""
+        if not isinstance(value, str):
+            return value
         host, sep, port_text = value.rpartition(":")
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
         if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            self.problems.append(f"{name}: {value!r} is not host:port with a port in 1..65535")
-            return "", 0
+            raise _problem(f"ZAMMAD_SLA_LISTEN: {value!r} is not host:port with a port in 1..65535")
         return host, int(port_text)
 
-    def number(self, name: str, default: float, *, allow_zero: bool = False) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            self.problems.append(f"{name}: {value!r} is not a number")
-            return default
-        if number != number or number in (float("inf"), float("-inf")):
-            self.problems.append(f"{name}: {value!r} is not a finite number")
-        elif number < 0 or (number == 0 and not allow_zero):
-            bound = "zero or positive" if allow_zero else "positive"
-            self.problems.append(f"{name}: {value!r} must be {bound}")
-        return number
+    @field_validator("data_dir", "config_path")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
-    def integer(self, name: str, default: int) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name}: {value!r} is not an integer")
-            return default
-        if number <= 0:
-            self.problems.append(f"{name}: {value!r} must be a positive integer")
-        return number
+    @field_validator("zammad_url", "zammad_token", "webhook_secret", mode="before")
+    @classmethod
+    def _required(cls, raw: object) -> object:
+        """A variable `load_settings` was asked to require (see its `require_*` flags)."""
+        if not isinstance(raw, _Unset):
+            return raw
+        if raw.name == "ZAMMAD_URL":
+            raise _problem(f"{raw.name} is required but not set (e.g. http://zammad:8080)")
+        raise _problem(f"{raw.name} (or {raw.name}_FILE) is required but not set")
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        self.problems.append(f"{name}: {value!r} is not a boolean (use on/off, true/false, 1/0)")
-        return default
 
-    def path(self, name: str, default: str | None) -> Path | None:
-        value = self.raw(name) or default
-        return Path(value).expanduser() if value is not None else None
+def variable_names() -> list[str]:
+    """Every environment variable the settings read, NAME_FILE variants included."""
+    names: list[str] = []
+    for field_name, field in Settings.model_fields.items():
+        name = field.alias or field_name
+        names += [name, f"{name}_FILE"] if OR_FILE in field.metadata else [name]
+    return names
+
+
+def _variable(info: ValidationInfo) -> str:
+    """The environment variable of the field being validated."""
+    assert info.field_name is not None
+    return Settings.model_fields[info.field_name].alias or info.field_name
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One problem line for one pydantic error, naming the variable."""
+    if error["type"] == _PROBLEM:
+        return error["msg"]
+    name = ".".join(str(part) for part in error["loc"])
+    wording = _PYDANTIC_ERRORS.get(error["type"])
+    if wording is None:
+        return f"{name}: {error['msg']}"
+    return f"{name}: {error['input']!r} {wording}"
 
 
 def load_settings(
@@ -249,38 +326,17 @@ def load_settings(
     mandatory; `require_webhook_secret` the webhook secret (the receiver needs it).
     Raises `SettingsError` listing every problem found.
     """
-    r = _Reader(environ)
-    zammad_url = r.http_url("ZAMMAD_URL", required=require_zammad)
-    zammad_token = r.secret("ZAMMAD_TOKEN", required=require_zammad)
-    webhook_secret = r.secret("ZAMMAD_SLA_WEBHOOK_SECRET", required=require_webhook_secret)
-    listen_host, listen_port = r.listen("ZAMMAD_SLA_LISTEN", DEFAULT_LISTEN)
-    data_dir = r.path("ZAMMAD_SLA_DATA_DIR", DEFAULT_DATA_DIR)
-    redis_url = r.redis_url("ZAMMAD_SLA_REDIS_URL")
-    config_path = r.path("ZAMMAD_SLA_CONFIG", None)
-    public_url = r.http_url("ZAMMAD_SLA_PUBLIC_URL", required=False)
-    reconcile_seconds = r.number("ZAMMAD_SLA_RECONCILE_SECONDS", DEFAULT_RECONCILE_SECONDS)
-    workers = r.integer("ZAMMAD_SLA_WORKERS", DEFAULT_WORKERS)
-    # 0 is meaningful here: evaluate on every event without a coalescing window.
-    coalesce_seconds = r.number("ZAMMAD_SLA_COALESCE_SECONDS", DEFAULT_COALESCE_SECONDS, allow_zero=True)
-    queue_fsync = r.boolean("ZAMMAD_SLA_QUEUE_FSYNC", False)
-    if r.problems:
-        raise SettingsError(r.problems)
-    assert data_dir is not None  # has a default
-    return Settings(
-        zammad_url=zammad_url,
-        zammad_token=zammad_token,
-        webhook_secret=webhook_secret,
-        listen_host=listen_host,
-        listen_port=listen_port,
-        data_dir=data_dir,
-        redis_url=redis_url,
-        config_path=config_path,
-        public_url=public_url,
-        reconcile_seconds=reconcile_seconds,
-        workers=workers,
-        coalesce_seconds=coalesce_seconds,
-        queue_fsync=queue_fsync,
-    )
+    required = {"zammad_url", "zammad_token"} if require_zammad else set()
+    if require_webhook_secret:
+        required.add("webhook_secret")
+    token = _ENVIRONMENT.set(_Environment(environ, frozenset(required)))
+    try:
+        return Settings()
+    except ValidationError as error:
+        # `from None`: the pydantic error would repeat inputs (a Redis password) in a traceback.
+        raise SettingsError([_describe(e) for e in error.errors(include_url=False)]) from None
+    finally:
+        _ENVIRONMENT.reset(token)
 
 
 def secret_warnings(settings: Settings) -> list[str]:

@@ -8,7 +8,7 @@ and for `ticket.tags` contains all / contains one / contains all not / contains 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .state import TwinState
 from .util import ApiError, parse_time
@@ -100,43 +100,90 @@ def _actual(state: TwinState, name: str, ctx: Context) -> Any:
     raise ApiError(422, f"Unknown condition attribute '{name}'")
 
 
-def _leaf(state: TwinState, leaf: Node, ctx: Context) -> bool:
-    name = str(leaf.get("name", ""))
-    operator = str(leaf.get("operator", "is"))
-    if name == "ticket.action":
-        if ctx.action is None:
-            return True  # only meaningful inside a transaction
-        hit = ctx.action in [str(v) for v in _values(leaf, ctx)]
-        return hit if operator == "is" else not hit
-    if name == "ticket.tags":
-        wanted = [t.strip() for v in _values(leaf, ctx) for t in str(v or "").split(",") if t.strip()]
-        have = set(ctx.tags)
-        result = {"contains all": all(t in have for t in wanted), "contains one": any(t in have for t in wanted),
-                  "contains all not": not all(t in have for t in wanted),
-                  "contains one not": not any(t in have for t in wanted)}
-        if operator not in result:
-            raise ApiError(422, f"Unknown operator '{operator}' for ticket.tags")
-        return result[operator]
-    if operator == "has changed":
-        return name.startswith("ticket.") and name[len("ticket."):] in ctx.changes
-    actual = _actual(state, name, ctx)
-    if operator in ("is set", "not set"):
-        is_set = actual not in (None, "")
-        return is_set if operator == "is set" else not is_set
-    values = _values(leaf, ctx)
-    if operator in ("is", "is not"):
-        hit = any(_same(actual, v) for v in values)
-        return hit if operator == "is" else not hit
-    if operator in ("contains", "contains not"):
-        needle = str(values[0] if values else "").lower()
-        hit = actual is not None and needle in str(actual).lower()
-        return hit if operator == "contains" else not hit
-    if operator in ("before (absolute)", "after (absolute)"):
+def _negated(test: Callable[[Any, list[Any]], bool]) -> Callable[[Any, list[Any]], bool]:
+    return lambda actual, values: not test(actual, values)
+
+
+def _is(actual: Any, values: list[Any]) -> bool:
+    return any(_same(actual, v) for v in values)
+
+
+def _contains(actual: Any, values: list[Any]) -> bool:
+    needle = str(values[0] if values else "").lower()
+    return actual is not None and needle in str(actual).lower()
+
+
+def _is_set(actual: Any, values: list[Any]) -> bool:
+    return actual not in (None, "")
+
+
+def _compare_time(earlier: bool) -> Callable[[Any, list[Any]], bool]:
+    def test(actual: Any, values: list[Any]) -> bool:
+        # An unset attribute or value is neither before nor after anything.
         if actual in (None, "") or not values or values[0] in (None, ""):
             return False
         left, right = parse_time(actual), parse_time(values[0])
-        return left < right if operator == "before (absolute)" else left > right
-    raise ApiError(422, f"Unknown operator '{operator}'")
+        return left < right if earlier else left > right
+
+    return test
+
+
+# Operator -> test(actual attribute value, the condition's values).
+_OPERATORS: dict[str, Callable[[Any, list[Any]], bool]] = {
+    "is": _is,
+    "is not": _negated(_is),
+    "contains": _contains,
+    "contains not": _negated(_contains),
+    "is set": _is_set,
+    "not set": _negated(_is_set),
+    "before (absolute)": _compare_time(earlier=True),
+    "after (absolute)": _compare_time(earlier=False),
+}
+
+# `ticket.tags` operator -> test(the ticket's tags, the wanted tags).
+_TAG_OPERATORS: dict[str, Callable[[set[str], list[str]], bool]] = {
+    "contains all": lambda have, wanted: all(t in have for t in wanted),
+    "contains one": lambda have, wanted: any(t in have for t in wanted),
+    "contains all not": lambda have, wanted: not all(t in have for t in wanted),
+    "contains one not": lambda have, wanted: not any(t in have for t in wanted),
+}
+
+
+def _action_leaf(operator: str, values: list[Any], ctx: Context) -> bool:
+    if ctx.action is None:
+        return True  # only meaningful inside a transaction
+    hit = ctx.action in [str(v) for v in values]
+    return hit if operator == "is" else not hit
+
+
+def _tags_leaf(operator: str, values: list[Any], ctx: Context) -> bool:
+    test = _TAG_OPERATORS.get(operator)
+    if test is None:
+        raise ApiError(422, f"Unknown operator '{operator}' for ticket.tags")
+    wanted = [t.strip() for v in values for t in str(v or "").split(",") if t.strip()]
+    return test(set(ctx.tags), wanted)
+
+
+# Attributes that are not columns: evaluated on the transaction / the tag list.
+_PSEUDO_ATTRIBUTES: dict[str, Callable[[str, list[Any], Context], bool]] = {
+    "ticket.action": _action_leaf,
+    "ticket.tags": _tags_leaf,
+}
+
+
+def _leaf(state: TwinState, leaf: Node, ctx: Context) -> bool:
+    name = str(leaf.get("name", ""))
+    operator = str(leaf.get("operator", "is"))
+    pseudo = _PSEUDO_ATTRIBUTES.get(name)
+    if pseudo is not None:
+        return pseudo(operator, _values(leaf, ctx), ctx)
+    if operator == "has changed":
+        return name.startswith("ticket.") and name[len("ticket."):] in ctx.changes
+    actual = _actual(state, name, ctx)  # first: an unknown attribute is reported before an unknown operator
+    test = _OPERATORS.get(operator)
+    if test is None:
+        raise ApiError(422, f"Unknown operator '{operator}'")
+    return test(actual, _values(leaf, ctx))
 
 
 def changes_satisfied(tree: Node, ctx: Context) -> bool:

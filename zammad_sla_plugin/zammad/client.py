@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Callable
 
 import requests
 from zammad_py import ZammadAPI
 from zammad_py.api import Object, Resource
 
+from .http_dates import parse_http_date
 from .session import HardenedSession, OnRequest, Timeout
 
 # Server-side page-size caps (app/controllers/tickets_controller.rb: index uses
@@ -328,17 +328,7 @@ class ZammadClient:
 
     def server_time(self) -> datetime | None:
         """Zammad's clock from the `Date` header of GET /api/v1/users/me (UTC), if present."""
-        response = self._send("GET", "users/me")
-        header = response.headers.get("Date")
-        if not header:
-            return None
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return when.astimezone(timezone.utc)
+        return parse_http_date(self._send("GET", "users/me").headers.get("Date"))
 
     # -- object manager ---------------------------------------------------------------
 

@@ -12,7 +12,6 @@ import logging
 import re
 import time
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from .errors import error_from_exception, error_from_response
+from .http_dates import parse_http_date
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +88,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = parse_http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     current = now or datetime.now(timezone.utc)
     return max(0.0, (when - current).total_seconds())
 
