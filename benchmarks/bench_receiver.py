@@ -50,7 +50,7 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
 
     from flask import Flask, jsonify
 
-    from webhooks.server import create_receiver_server
+    from webhooks.server import create_receiver_server, freeze_startup_heap
 
     # waitress warns "Task queue depth is N" whenever all its threads are busy,
     # which a saturating benchmark does on purpose.
@@ -69,7 +69,8 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
         queue = TicketQueue(build_huey(data_dir=data_dir), evaluate, metrics=metrics)
         metrics.set_queue_depth_source(queue.depth)
         app = create_app(secret=SECRET, enqueue=queue.submit, metrics=metrics)
-        handle = start_consumer(queue.huey, 2) if consume else None
+        # As `Sidecar.start_consumer` does in `zammad-sla serve`.
+        handle = start_consumer(queue.huey, 2, max_poll_delay=0.1) if consume else None
     else:
         app = Flask("bare")
 
@@ -78,6 +79,7 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
             return jsonify({"queued": True, "ticket_id": 0}), 202
 
     server = create_receiver_server(app, "127.0.0.1", 0, threads=threads)
+    freeze_startup_heap()  # as `zammad-sla serve` does, for both servers
     print(f"listening {server.effective_port}", flush=True)
     try:
         server.run()
