@@ -1,6 +1,6 @@
 """Benchmark the webhook receiver: acknowledged webhooks per second and ack latency.
 
-    python benchmarks/bench_receiver.py [--requests 8000] [--threads 32] [--no-consumer]
+    python benchmarks/bench_receiver.py [--requests 8000] [--threads 32] [--no-consumer] [--queue-fsync]
 
 Starts, each in its own subprocess under waitress on 127.0.0.1 with the receiver's
 production settings (webhooks/server.py: threads, connection and body limits):
@@ -16,7 +16,8 @@ connections: first 1000 one at a time (ack latency on a quiet system), then
 and latency), and reports the receiver's overhead relative to the bare peer.
 Senders and servers share this machine's cores, so the peer's figures bound what
 any receiver can show here. `--no-consumer` leaves the evaluation threads out
-(where the time goes: receiving, or the queue consumer competing for the CPU).
+(where the time goes: receiving, or the queue consumer competing for the CPU);
+`--queue-fsync` fsyncs every queue commit (ZAMMAD_SLA_QUEUE_FSYNC=on).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ SEQUENTIAL = 1000  # requests sent one at a time before the concurrent run
 
 
 # -- server side (runs in the subprocess) ------------------------------------------------
-def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool) -> None:
+def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool, fsync: bool) -> None:
     import logging
 
     from flask import Flask, jsonify
@@ -66,7 +67,7 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
             time.sleep(evaluate_ms / 1000)  # stands in for the Zammad round trips
 
         metrics = Metrics()
-        queue = TicketQueue(build_huey(data_dir=data_dir), evaluate, metrics=metrics)
+        queue = TicketQueue(build_huey(data_dir=data_dir, sqlite_fsync=fsync), evaluate, metrics=metrics)
         metrics.set_queue_depth_source(queue.depth)
         app = create_app(secret=SECRET, enqueue=queue.submit, metrics=metrics)
         # As `Sidecar.start_consumer` does in `zammad-sla serve`.
@@ -152,7 +153,8 @@ def _measure(port: int, requests: int, threads: int, bodies: list[tuple[bytes, s
 def _start(kind: str, data_dir: str, args: argparse.Namespace) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--data-dir", data_dir, "--server-threads", str(args.server_threads),
-         "--evaluate-ms", str(args.evaluate_ms), *(["--no-consumer"] if args.no_consumer else [])],
+         "--evaluate-ms", str(args.evaluate_ms), *(["--no-consumer"] if args.no_consumer else []),
+         *(["--queue-fsync"] if args.queue_fsync else [])],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
@@ -174,6 +176,7 @@ def main() -> None:
         "--server-threads", type=int, default=THREADS, help=f"waitress threads (default {THREADS}, as in serve)"
     )
     parser.add_argument("--no-consumer", action="store_true", help="run the receiver without evaluation threads")
+    parser.add_argument("--queue-fsync", action="store_true", help="fsync every queue commit (ZAMMAD_SLA_QUEUE_FSYNC=on)")
     parser.add_argument(
         "--evaluate-ms",
         type=float,
@@ -184,7 +187,7 @@ def main() -> None:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer)
+        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer, args.queue_fsync)
         return
 
     bodies = _bodies()
@@ -192,6 +195,7 @@ def main() -> None:
         f"{args.requests} signed webhooks ({len(bodies[0][0])} bytes, {TICKETS} tickets) per server, "
         f"{args.threads} concurrent keep-alive senders, waitress threads={args.server_threads}, "
         + ("no consumer" if args.no_consumer else f"consumer: 2 threads, {args.evaluate_ms:g} ms per evaluation")
+        + (", queue fsync on" if args.queue_fsync else "")
     )
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as data_dir:
