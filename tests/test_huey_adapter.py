@@ -112,8 +112,8 @@ def test_our_writes_land_where_huey_reads(hub: huey.Huey) -> None:
     # The atomic primitives write huey's queue, schedule and key/value store directly;
     # huey's own readers must find what they wrote.
     storage, now = atomic(hub), datetime.now()  # noqa: DTZ005  # huey's storage takes its naive timestamps
-    assert storage.record_and_enqueue(("delivery:a", b"1"), None, b"ready-task", None) == QUEUED
-    assert storage.record_and_enqueue(None, ("pending:1", b"2"), b"due-task", now - timedelta(seconds=1)) == QUEUED
+    assert storage.record_and_enqueue(("delivery:a", b"1"), None, lambda: (b"ready-task", None)) == QUEUED
+    assert storage.record_and_enqueue(None, ("pending:1", b"2"), lambda: (b"due-task", now - timedelta(seconds=1))) == QUEUED
     assert bytes(hub.storage.dequeue()) == b"ready-task"
     assert bytes(hub.storage.peek_data("delivery:a")) == b"1" and bytes(hub.storage.peek_data("pending:1")) == b"2"
     assert storage.move_due(now) == 1

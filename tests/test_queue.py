@@ -234,6 +234,15 @@ def test_failed_submit_writes_nothing(tmp_path: Path) -> None:
     assert queue.is_pending(8) and queue.scheduled() == 1
 
 
+def test_coalesced_and_duplicate_events_build_no_task(tmp_path: Path) -> None:
+    queue = TicketQueue(build_huey(data_dir=tmp_path), lambda t: None, coalesce_seconds=30)
+    built: list[object] = []
+    serialize_task = queue.huey.serialize_task
+    queue.huey.serialize_task = lambda task: built.append(task) or serialize_task(task)  # type: ignore[method-assign]
+    assert queue.submit(5, "a") and queue.submit(5, "b") and not queue.submit(5, "a")
+    assert len(built) == 1 and queue.scheduled() == 1
+
+
 def test_concurrent_submits_share_commits_and_keep_their_own_outcomes(tmp_path: Path) -> None:
     queue = TicketQueue(build_huey(data_dir=tmp_path), lambda t: None, coalesce_seconds=30)
     storage = queue.huey.storage

@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
 
 import huey
 from huey.consumer import Consumer as _HueyConsumer
@@ -37,6 +37,9 @@ TESTED_HUEY = "3.5"
 
 # record_and_enqueue outcomes
 DUPLICATE, COALESCED, QUEUED = 0, 1, 2
+
+# Builds a task when one is to be written: (serialized task, when due; None = ready now).
+TaskFactory = Callable[[], "tuple[bytes, datetime | None]"]
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,11 @@ class AtomicStorage(Protocol):
     """What the queue needs from storage beyond huey's own operations."""
 
     def record_and_enqueue(
-        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
+        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, task: TaskFactory
     ) -> int:
         """In one transaction: add `dedupe` if absent (else DUPLICATE, nothing written), add
-        `marker` if absent (else COALESCED), then add the task `data` to the schedule at
-        `ts` (the ready queue if None) and return QUEUED."""
+        `marker` if absent (else COALESCED), then add the task `task()` builds to the
+        schedule at its time (the ready queue if None) and return QUEUED."""
 
     def move_due(self, ts: datetime) -> int:
         """Move every task due at `ts` from the schedule to the ready queue, atomically."""
@@ -111,8 +114,7 @@ class AtomicStorage(Protocol):
 class _Record(NamedTuple):
     dedupe: tuple[str, bytes] | None
     marker: tuple[str, bytes] | None
-    data: bytes
-    ts: datetime | None
+    task: TaskFactory
 
 
 class SqliteStorage(_HueySqliteStorage):
@@ -138,9 +140,9 @@ class SqliteStorage(_HueySqliteStorage):
         return conn
 
     def record_and_enqueue(
-        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
+        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, task: TaskFactory
     ) -> int:
-        return self._records(_Record(dedupe, marker, data, ts))
+        return self._records(_Record(dedupe, marker, task))
 
     def _write_records(self, records: list[_Record]) -> list[int | BaseException]:
         try:
@@ -169,14 +171,13 @@ class SqliteStorage(_HueySqliteStorage):
                 )
                 if curs.rowcount == 0:
                     return outcome
-        if record.ts is None:
-            curs.execute(
-                "insert into task (queue, data, priority) values (?, ?, 0)", (self.name, self.to_blob(record.data))
-            )
+        data, ts = record.task()
+        if ts is None:
+            curs.execute("insert into task (queue, data, priority) values (?, ?, 0)", (self.name, self.to_blob(data)))
         else:
             curs.execute(
                 "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
-                (self.name, self.to_blob(record.data), record.ts.timestamp()),
+                (self.name, self.to_blob(data), ts.timestamp()),
             )
         return QUEUED
 
@@ -245,8 +246,10 @@ class RedisStorage(_HueyRedisStorage):
         self._cas = self.conn.register_script(_COMPARE_AND_SET_LUA)
 
     def record_and_enqueue(
-        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
+        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, task: TaskFactory
     ) -> int:
+        # The script needs the task up front (a duplicate or coalesced event discards it).
+        data, ts = task()
         args = [*(dedupe or ("", b"")), *(marker or ("", b"")), data, "" if ts is None else repr(self.convert_ts(ts))]
         keys = [self.result_key, self.schedule_key, self.queue_key]
         return int(self._record(keys=keys, args=args))

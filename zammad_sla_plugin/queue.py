@@ -287,17 +287,26 @@ class TicketQueue:
         none of them. `force` queues a task even if one is pending (the reconcile:
         never held back by a marker, whatever state a crash left).
         """
-        dedupe = (f"delivery:{delivery_id}", self._serialize(self._clock())) if delivery_id is not None else None
-        outcome = self._record(ticket_id, dedupe=dedupe, delay=self.coalesce_seconds, marked=not force)
+        now = self._serialize(self._clock())
+        dedupe = (f"delivery:{delivery_id}", now) if delivery_id is not None else None
+        outcome = self._record(ticket_id, dedupe=dedupe, delay=self.coalesce_seconds, marked=not force, now=now)
         return outcome != DUPLICATE
 
     def _request_evaluation(self, ticket_id: int, *, delay: float) -> None:
         self._record(ticket_id, dedupe=None, delay=delay, marked=True)
 
-    def _record(self, ticket_id: int, *, dedupe: tuple[str, bytes] | None, delay: float, marked: bool) -> int:
-        marker = (f"pending:{ticket_id}", self._serialize(self._clock())) if marked else None
-        task = self._evaluate_task.s(ticket_id, 0, None, 0, delay=delay if delay > 0 else None)
-        return self._storage.record_and_enqueue(dedupe, marker, self._serialize_task(task), task.eta)
+    def _record(
+        self, ticket_id: int, *, dedupe: tuple[str, bytes] | None, delay: float, marked: bool, now: bytes | None = None
+    ) -> int:
+        marker = (f"pending:{ticket_id}", now if now is not None else self._serialize(self._clock())) if marked else None
+
+        def task() -> tuple[bytes, datetime | None]:
+            # Built only when the event is not a duplicate and coalesces into no pending
+            # task: under a burst, most events cost no task at all.
+            evaluation = self._evaluate_task.s(ticket_id, 0, None, 0, delay=delay if delay > 0 else None)
+            return self._serialize_task(evaluation), evaluation.eta
+
+        return self._storage.record_and_enqueue(dedupe, marker, task)
 
     def _serialize(self, value: Any) -> bytes:
         return bytes(self.huey.serializer.serialize(value))
