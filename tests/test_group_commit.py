@@ -51,6 +51,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def behind_a_held_batch(gate: Gate, group: GroupCommit[int, int], items: list[int]) -> dict[int, int | BaseException]:
+    """Item 0 starts a batch the gate holds; `items` all arrive meanwhile; then it is released.
+    Returns the outcome of every item (0 included)."""
+    first, first_threads = call_all(group, [0])
+    assert gate.entered.wait(5)
+    results, threads = call_all(group, items)
+    wait_for(lambda: group.waiting() == len(items))
+    gate.release.set()
+    for thread in first_threads + threads:
+        thread.join(5)
+    return {**first, **results}
+
+
 def test_a_lone_caller_commits_at_once() -> None:
     batches: list[list[int]] = []
     group: GroupCommit[int, int] = GroupCommit(lambda items: batches.append(items) or [i + 1 for i in items])
@@ -61,31 +74,16 @@ def test_a_lone_caller_commits_at_once() -> None:
 def test_callers_arriving_during_a_commit_share_the_next_one() -> None:
     gate = Gate()
     group: GroupCommit[int, int] = GroupCommit(gate)
-    first, first_threads = call_all(group, [0])
-    assert gate.entered.wait(5)
-    results, threads = call_all(group, list(range(1, 9)))
-    wait_for(lambda: group.waiting() == 8)
-    gate.release.set()
-    for thread in first_threads + threads:
-        thread.join(5)
-    assert first == {0: 0}
-    assert results == {item: item * 10 for item in range(1, 9)}
+    assert behind_a_held_batch(gate, group, list(range(1, 9))) == {item: item * 10 for item in range(9)}
     assert gate.batches[0] == [0] and sorted(gate.batches[1]) == list(range(1, 9)) and len(gate.batches) == 2
     assert (group.batches, group.items) == (2, 9)
 
 
 def test_an_item_that_fails_fails_only_its_own_caller() -> None:
     gate = Gate(fail=lambda item: ValueError(f"bad {item}") if item == 3 else None)
-    group: GroupCommit[int, int] = GroupCommit(gate)
-    _, first_threads = call_all(group, [0])
-    assert gate.entered.wait(5)
-    results, threads = call_all(group, [1, 2, 3, 4])
-    wait_for(lambda: group.waiting() == 4)
-    gate.release.set()
-    for thread in first_threads + threads:
-        thread.join(5)
+    results = behind_a_held_batch(gate, GroupCommit(gate), [1, 2, 3, 4])
     assert isinstance(results[3], ValueError) and str(results[3]) == "bad 3"
-    assert {k: v for k, v in results.items() if k != 3} == {1: 10, 2: 20, 4: 40}
+    assert {k: v for k, v in results.items() if k != 3} == {0: 0, 1: 10, 2: 20, 4: 40}
 
 
 def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs() -> None:
@@ -113,14 +111,7 @@ def test_a_wrong_result_count_is_an_error_for_every_caller() -> None:
 def test_batches_are_bounded_and_every_caller_is_served() -> None:
     gate = Gate()
     group: GroupCommit[int, int] = GroupCommit(gate, max_batch=3)
-    _, first_threads = call_all(group, [0])
-    assert gate.entered.wait(5)
-    results, threads = call_all(group, list(range(1, 8)))
-    wait_for(lambda: group.waiting() == 7)
-    gate.release.set()
-    for thread in first_threads + threads:
-        thread.join(5)
-    assert results == {item: item * 10 for item in range(1, 8)}
+    assert behind_a_held_batch(gate, group, list(range(1, 8))) == {item: item * 10 for item in range(8)}
     assert all(len(batch) <= 3 for batch in gate.batches)
     assert sorted(item for batch in gate.batches[1:] for item in batch) == list(range(1, 8))
 
