@@ -26,9 +26,10 @@ from waitress.server import create_server
 from webhooks.app import MAX_BODY_BYTES
 
 # Handler threads mostly wait for their queue commit, and the threads waiting at the same
-# moment share one (webhooks.app -> queue -> group_commit): with more threads, bursts of
-# concurrent deliveries are acknowledged with fewer commits. 8 -> 24 took 32 concurrent
-# senders from ~1,370 to ~1,700 acks/s, p99 from ~54 to ~42 ms (benchmarks/bench_receiver.py).
+# moment share one (queue -> huey_adapter -> group_commit): with more threads, concurrent
+# deliveries are acknowledged with fewer commits. With 32 concurrent senders on a 2-core
+# machine, 8 -> 24 threads took acks from ~1,370/s to ~1,670/s and p99 from ~54 to ~42 ms;
+# 32 or 48 threads gained nothing more (benchmarks/bench_receiver.py, --server-threads).
 THREADS = 24
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30  # seconds without a byte; Zammad itself waits at most 30 s for our answer
