@@ -211,7 +211,8 @@ def create_app(
 
     @app.post(WEBHOOK_PATH)
     def receive_webhook() -> tuple[Response, int]:
-        # Reached only where `_WebhookRoute` is bypassed (e.g. app.wsgi_app wrapped anew).
+        # `_WebhookRoute` answers POSTs here first; the route keeps Flask's 405 for other
+        # methods, and the same answer for anyone serving Flask's own wsgi_app.
         status, document = receive(request.environ)
         return jsonify(document), status
 

@@ -72,8 +72,8 @@ def freeze_startup_heap() -> None:
     """Exempt the objects alive at startup (modules, app, queue) from the cyclic GC.
 
     Call once everything is built, just before serving. Otherwise each full collection
-    rescans them all while holding the GIL: 30-60 ms in which no request is answered,
-    measured under load with benchmarks/bench_receiver.py. Collected first, so that no
+    rescans them all while holding the GIL: 17-60 ms in which no request is answered
+    (measured under load, benchmarks/bench_receiver.py). Collected first, so that no
     startup garbage is kept forever.
     """
     gc.collect()

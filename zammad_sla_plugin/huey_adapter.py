@@ -50,6 +50,7 @@ class Internal:
     name: str
     params: tuple[str, ...] | None  # a method's parameter names; None: an instance attribute
     why: str
+    exact: bool = True  # False: called with these keywords only, so others may be added
 
 
 INTERNALS: tuple[Internal, ...] = (
@@ -58,6 +59,12 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("huey.consumer.Consumer", "_set_signal_handlers", ("self",), "no signal handlers when embedded"),
     Internal(
         "huey.consumer.Consumer", "loop", ("self", "health_check_ts"), "run() without signals, restart or exec"
+    ),
+    Internal(
+        "huey.consumer.Consumer", "__init__",
+        ("self", "huey", "workers", "periodic", "initial_delay", "backoff", "max_delay", "worker_type",
+         "shutdown_timeout", "graceful_signal"),
+        "the options `queue._make_consumer` passes", exact=False,
     ),
     Internal("huey.consumer.Consumer", "stop_flag", None, "passed on to the scheduler"),
     Internal("huey.consumer.Consumer", "periodic", None, "passed on to the scheduler"),
@@ -76,6 +83,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("huey.storage.SqliteStorage", "to_blob", None, "values stored as huey stores them"),
     Internal("huey.storage.SqliteStorage", "filename", None, "the status store shares the file"),
     Internal("huey.storage.SqliteStorage", "_conn", None, "tests/test_queue.py wraps it to kill at a commit"),
+    Internal("huey.storage.SqliteStorage", "lock", None, "db() holds it; tests hold it to pile submits up"),
     Internal("huey.storage.RedisStorage", "conn", None, "scripts on huey's own connection pool"),
     Internal("huey.storage.RedisStorage", "queue_key", None, "the ready list (huey pushes left, pops right)"),
     Internal("huey.storage.RedisStorage", "schedule_key", None, "the schedule sorted set"),
