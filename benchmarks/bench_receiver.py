@@ -1,6 +1,6 @@
 """Benchmark the webhook receiver: acknowledged webhooks per second and ack latency.
 
-    python benchmarks/bench_receiver.py [--requests 8000] [--threads 32] [--no-consumer]
+    python benchmarks/bench_receiver.py [--requests 8000] [--threads 32] [--no-consumer] [--queue-fsync]
 
 Starts, each in its own subprocess under waitress on 127.0.0.1 with the receiver's
 production settings (webhooks/server.py: threads, connection and body limits):
@@ -16,7 +16,8 @@ connections: first 1000 one at a time (ack latency on a quiet system), then
 and latency), and reports the receiver's overhead relative to the bare peer.
 Senders and servers share this machine's cores, so the peer's figures bound what
 any receiver can show here. `--no-consumer` leaves the evaluation threads out
-(where the time goes: receiving, or the queue consumer competing for the CPU).
+(where the time goes: receiving, or the queue consumer competing for the CPU);
+`--queue-fsync` fsyncs every queue commit (ZAMMAD_SLA_QUEUE_FSYNC=on).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ SEQUENTIAL = 1000  # requests sent one at a time before the concurrent run
 
 
 # -- server side (runs in the subprocess) ------------------------------------------------
-def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool) -> None:
+def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool, fsync: bool) -> None:
     import logging
 
     from flask import Flask, jsonify
 
-    from webhooks.server import create_receiver_server
+    from webhooks.server import create_receiver_server, freeze_startup_heap
 
     # waitress warns "Task queue depth is N" whenever all its threads are busy,
     # which a saturating benchmark does on purpose.
@@ -66,10 +67,11 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
             time.sleep(evaluate_ms / 1000)  # stands in for the Zammad round trips
 
         metrics = Metrics()
-        queue = TicketQueue(build_huey(data_dir=data_dir), evaluate, metrics=metrics)
+        queue = TicketQueue(build_huey(data_dir=data_dir, sqlite_fsync=fsync), evaluate, metrics=metrics)
         metrics.set_queue_depth_source(queue.depth)
         app = create_app(secret=SECRET, enqueue=queue.submit, metrics=metrics)
-        handle = start_consumer(queue.huey, 2) if consume else None
+        # As `Sidecar.start_consumer` does in `zammad-sla serve`.
+        handle = start_consumer(queue.huey, 2, max_poll_delay=0.1) if consume else None
     else:
         app = Flask("bare")
 
@@ -78,6 +80,7 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
             return jsonify({"queued": True, "ticket_id": 0}), 202
 
     server = create_receiver_server(app, "127.0.0.1", 0, threads=threads)
+    freeze_startup_heap()  # as `zammad-sla serve` does, for both servers
     print(f"listening {server.effective_port}", flush=True)
     try:
         server.run()
@@ -150,7 +153,8 @@ def _measure(port: int, requests: int, threads: int, bodies: list[tuple[bytes, s
 def _start(kind: str, data_dir: str, args: argparse.Namespace) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--data-dir", data_dir, "--server-threads", str(args.server_threads),
-         "--evaluate-ms", str(args.evaluate_ms), *(["--no-consumer"] if args.no_consumer else [])],
+         "--evaluate-ms", str(args.evaluate_ms), *(["--no-consumer"] if args.no_consumer else []),
+         *(["--queue-fsync"] if args.queue_fsync else [])],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
@@ -172,6 +176,7 @@ def main() -> None:
         "--server-threads", type=int, default=THREADS, help=f"waitress threads (default {THREADS}, as in serve)"
     )
     parser.add_argument("--no-consumer", action="store_true", help="run the receiver without evaluation threads")
+    parser.add_argument("--queue-fsync", action="store_true", help="fsync every queue commit (ZAMMAD_SLA_QUEUE_FSYNC=on)")
     parser.add_argument(
         "--evaluate-ms",
         type=float,
@@ -182,7 +187,7 @@ def main() -> None:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer)
+        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer, args.queue_fsync)
         return
 
     bodies = _bodies()
@@ -190,6 +195,7 @@ def main() -> None:
         f"{args.requests} signed webhooks ({len(bodies[0][0])} bytes, {TICKETS} tickets) per server, "
         f"{args.threads} concurrent keep-alive senders, waitress threads={args.server_threads}, "
         + ("no consumer" if args.no_consumer else f"consumer: 2 threads, {args.evaluate_ms:g} ms per evaluation")
+        + (", queue fsync on" if args.queue_fsync else "")
     )
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as data_dir:

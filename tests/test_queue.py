@@ -234,6 +234,46 @@ def test_failed_submit_writes_nothing(tmp_path: Path) -> None:
     assert queue.is_pending(8) and queue.scheduled() == 1
 
 
+def test_coalesced_and_duplicate_events_build_no_task(tmp_path: Path) -> None:
+    queue = TicketQueue(build_huey(data_dir=tmp_path), lambda t: None, coalesce_seconds=30)
+    built: list[object] = []
+    serialize_task = queue.huey.serialize_task
+    queue.huey.serialize_task = lambda task: built.append(task) or serialize_task(task)  # type: ignore[method-assign]
+    assert queue.submit(5, "a") and queue.submit(5, "b") and not queue.submit(5, "a")
+    assert len(built) == 1 and queue.scheduled() == 1
+
+
+def test_concurrent_submits_share_commits_and_keep_their_own_outcomes(tmp_path: Path) -> None:
+    queue = TicketQueue(build_huey(data_dir=tmp_path), lambda t: None, coalesce_seconds=30)
+    storage = queue.huey.storage
+    storage.conn.execute(
+        "create temp trigger refuse before insert on kv when new.key = 'delivery:bad' "
+        "begin select raise(abort, 'disk full'); end"
+    )
+    submits = [(1, "d1"), (1, "d2"), (2, "d3"), (2, "d3"), (3, "bad")]
+    outcomes: dict[int, bool | Exception] = {}
+
+    def submit(index: int) -> None:
+        try:
+            outcomes[index] = queue.submit(*submits[index])
+        except Exception as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(submits))]
+    with storage.lock:  # hold the connection: the submits pile up behind the first one
+        for thread in threads:
+            thread.start()
+        assert wait_until(lambda: storage._records.waiting() == len(submits) - 1)
+    for thread in threads:
+        thread.join(10)
+    assert storage._records.batches == 2  # the first submit alone, then the four others together
+    assert outcomes[0] is True and outcomes[1] is True  # coalesced into one task for ticket 1
+    assert sorted([outcomes[2], outcomes[3]]) == [False, True]  # the same delivery twice: one duplicate
+    assert isinstance(outcomes[4], sqlite3.DatabaseError)  # only its own caller fails...
+    assert queue.huey.get("delivery:bad", peek=True) is None and not queue.is_pending(3)  # ...and it wrote nothing
+    assert queue.is_pending(1) and queue.is_pending(2) and queue.scheduled() == 2
+
+
 def test_event_during_evaluation_triggers_another(make_queue) -> None:
     queue, rec, _ = make_queue(coalesce_seconds=0.05)
     rec.hold = 0.4
@@ -591,7 +631,8 @@ def test_enqueued_job_survives_kill_9(tmp_path: Path) -> None:
 KILL_AT_COMMIT = textwrap.dedent(
     """
     import os, signal, sys, time
-    from zammad_sla_plugin.queue import TicketQueue, build_huey, _PreciseScheduler
+    from zammad_sla_plugin.huey_adapter import PreciseScheduler
+    from zammad_sla_plugin.queue import TicketQueue, build_huey
     data_dir, step, target = sys.argv[1], sys.argv[2], sys.argv[3]
 
     class Cursor:
@@ -626,7 +667,7 @@ KILL_AT_COMMIT = textwrap.dedent(
             queue.submit(ticket)
         time.sleep(0.05)
         queue.huey.storage._conn = Connection(queue.huey.storage.conn)
-        scheduler = _PreciseScheduler(huey=queue.huey, stop_flag=None, interval=1, periodic=False)
+        scheduler = PreciseScheduler(huey=queue.huey, stop_flag=None, interval=1, periodic=False)
         scheduler.loop()
     print("not killed", flush=True)
     """

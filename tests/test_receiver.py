@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from flask import request
 from flask.testing import FlaskClient
 from waitress.server import create_server
 
@@ -208,6 +209,35 @@ def test_unknown_route_and_method_are_json(client: FlaskClient) -> None:
     assert resp.status_code == 404 and resp.is_json
     resp = client.get(WEBHOOK_PATH)
     assert resp.status_code == 405 and resp.is_json
+
+
+def test_webhooks_skip_flask_and_answer_as_flask_would(tmp_path: Path) -> None:
+    fast = create_app(secret=SECRET, enqueue=SpyQueue(tmp_path / "a"), metrics=Metrics())
+    through_flask = create_app(secret=SECRET, enqueue=SpyQueue(tmp_path / "b"), metrics=Metrics())
+    through_flask.wsgi_app = through_flask.wsgi_app.app  # type: ignore[attr-defined]  # unwrap the plain-WSGI route
+    flask_saw: list[str] = []
+    fast.before_request(lambda: flask_saw.append(request.path))
+    cases = [
+        (payload(42), "auto", "d-1"), (payload(42), "auto", "d-1"), (payload(42), "sha1=" + "0" * 40, None),
+        (b"not json", "auto", None), (payload("x"), "auto", None), (b"x" * (MAX_BODY_BYTES + 1), None, None),
+    ]  # fmt: skip
+    for body, signature, delivery in cases:
+        ours, theirs = (post(app.test_client(), body, signature=signature, delivery=delivery) for app in (fast, through_flask))
+        assert (ours.status_code, ours.get_json(), ours.content_type) == (
+            theirs.status_code, theirs.get_json(), theirs.content_type,
+        )  # fmt: skip
+    assert flask_saw == []  # every webhook was answered before Flask
+    fast.test_client().get("/healthz")
+    assert flask_saw == ["/healthz"]
+
+
+def test_unexpected_error_in_a_webhook_is_a_logged_json_500(spy: SpyQueue, caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    metrics.event_received = lambda: 1 / 0  # type: ignore[method-assign]  # a bug on the webhook path
+    resp = post(create_app(secret=SECRET, enqueue=spy, metrics=metrics).test_client(), payload())
+    assert resp.status_code == 500 and resp.get_json() == {"error": "internal error"}
+    assert "unhandled error" in caplog.text and "ZeroDivisionError" in caplog.text
+    assert spy.nothing_queued()
 
 
 def test_empty_secret_refused(spy: SpyQueue) -> None:

@@ -10,6 +10,11 @@ The ticket id is `payload["ticket"]["id"]`: a positive integer Zammad can have
 custom payload template such as `"#{ticket.id}"` renders). Every response the app
 itself gives, errors included, is JSON; waitress refuses a body announced larger
 than `MAX_BODY_BYTES` from the headers alone (see webhooks/server.py).
+
+`POST /webhooks/zammad` is answered by a plain WSGI function in front of Flask
+(`_WebhookRoute`): Flask's request and response machinery cost several times what the
+webhook's own work does, and every delivery pays for it. Everything else, and the same
+handler reached through Flask's own route, goes through Flask.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any, Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from zammad_sla_plugin.metrics import Metrics
 
@@ -102,8 +110,8 @@ def ticket_id_from(payload: Any) -> int:
     return raw
 
 
-def _delivery_id() -> str | None:
-    value = (request.headers.get("X-Zammad-Delivery") or "").strip()
+def _delivery_id(header: str | None) -> str | None:
+    value = (header or "").strip()
     if not value:
         return None
     if len(value) > _MAX_DELIVERY_ID or not value.isprintable():
@@ -163,40 +171,50 @@ def create_app(
     # body at MAX_CONTENT_LENGTH, so we read limit+1 bytes and refuse if we got them.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
 
-    def reject(exc: _Rejected) -> tuple[Response, int]:
+    def reject(exc: _Rejected) -> tuple[int, dict[str, Any]]:
         metrics.event_rejected(exc.reason)
         logger.info("webhook rejected (%s): %s", exc.reason, exc.message)
-        return _error(exc.status, exc.message)
+        return exc.status, {"error": exc.message}
 
-    @app.post(WEBHOOK_PATH)
-    def receive_webhook() -> tuple[Response, int]:
+    def receive(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Handle one delivery (its WSGI environ): (HTTP status, JSON document)."""
         metrics.event_received()
         try:
             # Refuse by the announced size before reading a byte...
-            if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            length = get_content_length(environ)
+            if length is not None and length > MAX_BODY_BYTES:
                 raise _Rejected(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
             try:
-                # ...and enforce while reading (chunked bodies announce nothing).
-                body = request.get_data(cache=False)
+                # ...and enforce while reading (chunked bodies announce nothing). One byte
+                # over the limit: a streamed body is cut at the limit, so read one more
+                # byte and refuse if it came. As Flask's `request.get_data()` reads it.
+                body: bytes | None = get_input_stream(environ, max_content_length=MAX_BODY_BYTES + 1).read()
             except RequestEntityTooLarge:
                 body = None
             if body is None or len(body) > MAX_BODY_BYTES:
                 raise _Rejected(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
-            _verify_signature(secret, body, request.headers.get("X-Hub-Signature"))
+            _verify_signature(secret, body, environ.get("HTTP_X_HUB_SIGNATURE"))
             ticket_id = ticket_id_from(_parse_json(body))
         except _Rejected as exc:
             return reject(exc)
-        delivery_id = _delivery_id()
+        delivery_id = _delivery_id(environ.get("HTTP_X_ZAMMAD_DELIVERY"))
         try:
             queued = bool(enqueue(ticket_id, delivery_id))
         except Exception:
             # Not acknowledged: Zammad retries the delivery later.
             logger.exception("could not queue ticket %s (delivery %s)", ticket_id, delivery_id)
             metrics.event_rejected("queue_unavailable")
-            return _error(503, "queue unavailable, retry later")
+            return 503, {"error": "queue unavailable, retry later"}
         if not queued:
             metrics.event_duplicate()
-        return jsonify({"queued": queued, "ticket_id": ticket_id}), 202
+        return 202, {"queued": queued, "ticket_id": ticket_id}
+
+    @app.post(WEBHOOK_PATH)
+    def receive_webhook() -> tuple[Response, int]:
+        # `_WebhookRoute` answers POSTs here first; the route keeps Flask's 405 for other
+        # methods, and the same answer for anyone serving Flask's own wsgi_app.
+        status, document = receive(request.environ)
+        return jsonify(document), status
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -244,4 +262,38 @@ def create_app(
         logger.exception("unhandled error")
         return _error(500, "internal error")
 
+    app.wsgi_app = _WebhookRoute(app.wsgi_app, receive)  # type: ignore[method-assign]
     return app
+
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class _WebhookRoute:
+    """WSGI middleware: answers `POST /webhooks/zammad` itself, passes the rest to Flask.
+
+    The answer is the one Flask gives for the same route (same status, JSON body and
+    Content-Type), without building a request context, matching URL rules, running
+    hooks and signals, or a response object.
+    """
+
+    def __init__(self, app: WSGIApp, receive: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]) -> None:
+        self.app = app
+        self._receive = receive
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != WEBHOOK_PATH:
+            return self.app(environ, start_response)
+        try:
+            status, document = self._receive(environ)
+        except Exception:
+            logger.exception("unhandled error")
+            status, document = 500, {"error": "internal error"}
+        # As Flask's jsonify renders it outside debug mode.
+        body = (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]

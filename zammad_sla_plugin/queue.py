@@ -18,12 +18,15 @@ Keys kept in huey's key/value store (all small, bounded by tickets or pruned):
 - ``periodic:<job>``  token of the live self-rescheduling chain of a periodic job
 - ``zammad-sla.lock.<name>`` lease locks (same key scheme as huey.lock_task)
 
-Crash safety rests on three storage primitives (`_AtomicStorage`), each one SQLite
-transaction or one Redis script: an event's delivery id, its ``pending`` marker and
+Crash safety rests on three storage primitives (`huey_adapter.AtomicStorage`), each one
+SQLite transaction or one Redis script: an event's delivery id, its ``pending`` marker and
 its task are written together; due tasks move from the schedule to the ready queue
 together; lease locks are renewed and released by compare-and-set. The one window
 left (a task taken off the queue by a process that then dies) is closed by
 `TicketQueue.recover_orphans`, which consumers run at start and with every reconcile.
+
+Only huey's public API is used here; what needs its internals (the storages' atomic
+primitives, the scheduler and the embeddable consumer) lives in `huey_adapter`.
 """
 
 from __future__ import annotations
@@ -41,10 +44,9 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import huey
-from huey.consumer import Consumer, ConsumerStopped, Scheduler
 from huey.constants import EmptyData
-from huey.storage import RedisStorage, SqliteStorage
 
+from zammad_sla_plugin.huey_adapter import DUPLICATE, Consumer, RedisStorage, SqliteStorage, atomic
 from zammad_sla_plugin.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -53,9 +55,6 @@ HUEY_NAME = "zammad-sla"
 QUEUE_FILENAME = "queue.sqlite3"
 
 Evaluate = Callable[[int], "datetime | None"]
-
-# record_and_enqueue outcomes
-DUPLICATE, COALESCED, QUEUED = 0, 1, 2
 
 
 class _QueueSettings(Protocol):
@@ -81,7 +80,7 @@ def build_huey(
     Accepts a `Settings` (uses `.data_dir`, `.redis_url` and `.queue_fsync`) and/or
     explicit keyword arguments, which win over the settings. The data dir is created
     if missing. `sqlite_fsync=True` fsyncs every commit (survives a power cut, slower);
-    the default survives a killed process (see `_SqliteStorage`).
+    the default survives a killed process (see `huey_adapter.SqliteStorage`).
     """
     if settings is not None:
         data_dir = data_dir if data_dir is not None else settings.data_dir
@@ -89,172 +88,19 @@ def build_huey(
         sqlite_fsync = sqlite_fsync if sqlite_fsync is not None else settings.queue_fsync
     if redis_url:
         # results=False: we never read task return values, so don't store them.
-        return huey.RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False, storage_class=_RedisStorage)
+        return huey.RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False, storage_class=RedisStorage)
     directory = Path(data_dir if data_dir is not None else "./var")
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"data dir {str(directory)!r} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
     return huey.SqliteHuey(
         HUEY_NAME,
-        storage_class=_SqliteStorage,
+        storage_class=SqliteStorage,
         filename=str(directory / QUEUE_FILENAME),
         synchronous="FULL" if sqlite_fsync else "NORMAL",
         results=False,
         immediate=False,
     )
-
-
-class _AtomicStorage(Protocol):
-    """What `TicketQueue` needs from storage beyond huey's own operations."""
-
-    def record_and_enqueue(
-        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
-    ) -> int:
-        """In one transaction: add `dedupe` if absent (else DUPLICATE, nothing written), add
-        `marker` if absent (else COALESCED), then add the task `data` to the schedule at
-        `ts` (the ready queue if None) and return QUEUED."""
-
-    def move_due(self, ts: datetime) -> int:
-        """Move every task due at `ts` from the schedule to the ready queue, atomically."""
-
-    def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
-        """Replace (or delete, if `new` is None) `key` only if it still holds `expected`."""
-
-    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
-        """(key, raw value) of every key/value entry whose key starts with `prefix`."""
-
-
-class _SqliteStorage(SqliteStorage):
-    """huey's SQLite storage with a chosen `synchronous` level and atomic primitives.
-
-    In WAL mode, NORMAL commits without an fsync: a committed job survives the
-    process being killed (it is in the WAL file) but not a power cut of the host;
-    FULL adds an fsync per commit (~4x slower enqueue on this hardware).
-    """
-
-    def __init__(self, *args: Any, synchronous: str = "NORMAL", **kwargs: Any) -> None:
-        if synchronous not in ("NORMAL", "FULL"):
-            raise ValueError("synchronous must be NORMAL or FULL")
-        self._synchronous = synchronous
-        super().__init__(*args, **kwargs)
-
-    def _create_connection(self) -> Any:
-        conn = super()._create_connection()
-        conn.execute(f"pragma synchronous={self._synchronous}")
-        return conn
-
-    def record_and_enqueue(
-        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
-    ) -> int:
-        with self.db(commit=True) as curs:
-            for entry, outcome in ((dedupe, DUPLICATE), (marker, COALESCED)):
-                if entry is not None:
-                    curs.execute(
-                        "insert or ignore into kv (queue, key, value) values (?, ?, ?)",
-                        (self.name, entry[0], self.to_blob(entry[1])),
-                    )
-                    if curs.rowcount == 0:
-                        return outcome
-            if ts is None:
-                curs.execute("insert into task (queue, data, priority) values (?, ?, 0)", (self.name, self.to_blob(data)))
-            else:
-                curs.execute(
-                    "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
-                    (self.name, self.to_blob(data), ts.timestamp()),
-                )
-            return QUEUED
-
-    def move_due(self, ts: datetime) -> int:
-        params = (self.name, ts.timestamp())
-        with self.db(commit=True) as curs:
-            curs.execute(
-                "insert into task (queue, data, priority) select queue, data, 0 from schedule "
-                "where queue = ? and timestamp <= ? order by timestamp, id",
-                params,
-            )
-            moved = curs.rowcount
-            if moved:
-                curs.execute("delete from schedule where queue = ? and timestamp <= ?", params)
-            return int(moved)
-
-    def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
-        with self.db(commit=True) as curs:
-            if new is None:
-                curs.execute("delete from kv where queue = ? and key = ? and value = ?", (self.name, key, expected))
-            else:
-                curs.execute(
-                    "update kv set value = ? where queue = ? and key = ? and value = ?",
-                    (self.to_blob(new), self.name, key, expected),
-                )
-            return bool(curs.rowcount == 1)
-
-    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
-        # A key range instead of LIKE: uses the primary key and no wildcard escaping.
-        rows = self.sql(
-            "select key, value from kv where queue = ? and key >= ? and key < ?",
-            (self.name, prefix, prefix + "\U0010ffff"),
-            results=True,
-        )
-        return [(key, bytes(value)) for key, value in rows]
-
-
-_RECORD_AND_ENQUEUE_LUA = """
-if ARGV[1] ~= '' and redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-if ARGV[3] ~= '' and redis.call('hsetnx', KEYS[1], ARGV[3], ARGV[4]) == 0 then return 1 end
-if ARGV[6] == '' then redis.call('lpush', KEYS[3], ARGV[5]) else redis.call('zadd', KEYS[2], ARGV[6], ARGV[5]) end
-return 2
-"""
-
-_MOVE_DUE_LUA = """
-local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1])
-for _, item in ipairs(due) do redis.call('lpush', KEYS[2], item) end
-if #due > 0 then redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) end
-return #due
-"""
-
-_COMPARE_AND_SET_LUA = """
-if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[4] == '1' then redis.call('hdel', KEYS[1], ARGV[1]) else redis.call('hset', KEYS[1], ARGV[1], ARGV[3]) end
-return 1
-"""
-
-
-class _RedisStorage(RedisStorage):
-    """huey's Redis storage with the atomic primitives as server-side scripts."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._record = self.conn.register_script(_RECORD_AND_ENQUEUE_LUA)
-        self._move = self.conn.register_script(_MOVE_DUE_LUA)
-        self._cas = self.conn.register_script(_COMPARE_AND_SET_LUA)
-
-    def record_and_enqueue(
-        self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, data: bytes, ts: datetime | None
-    ) -> int:
-        args = [*(dedupe or ("", b"")), *(marker or ("", b"")), data, "" if ts is None else repr(self.convert_ts(ts))]
-        keys = [self.result_key, self.schedule_key, self.queue_key]
-        return int(self._record(keys=keys, args=args))
-
-    def move_due(self, ts: datetime) -> int:
-        return int(self._move(keys=[self.schedule_key, self.queue_key], args=[repr(self.convert_ts(ts))]))
-
-    def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
-        args = [key, expected, new if new is not None else b"", "1" if new is None else "0"]
-        return bool(self._cas(keys=[self.result_key], args=args))
-
-    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
-        pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
-        return [
-            (key.decode() if isinstance(key, bytes) else key, value)
-            for key, value in self.conn.hscan_iter(self.result_key, match=pattern, count=1000)
-        ]
-
-
-def _atomic(hub: huey.Huey) -> _AtomicStorage:
-    storage = hub.storage
-    if not isinstance(storage, (_SqliteStorage, _RedisStorage)):
-        raise TypeError("the queue needs a huey instance made by build_huey()")
-    return storage  # type: ignore[return-value]
 
 
 def one_line(error: BaseException) -> str:
@@ -276,7 +122,7 @@ class LeaseLock:
 
     def __init__(self, hub: huey.Huey, name: str, lease_seconds: float, clock: Callable[[], float] = time.time):
         self._huey = hub
-        self._storage = _atomic(hub)
+        self._storage = atomic(hub)
         self.name = name
         self.key = f"{hub.name}.lock.{name}"
         self._lease = lease_seconds
@@ -410,7 +256,7 @@ class TicketQueue:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.huey = hub
-        self._storage = _atomic(hub)
+        self._storage = atomic(hub)
         self._evaluate = evaluate
         self.coalesce_seconds = coalesce_seconds
         self.lock_retry_delay = lock_retry_delay
@@ -441,17 +287,26 @@ class TicketQueue:
         none of them. `force` queues a task even if one is pending (the reconcile:
         never held back by a marker, whatever state a crash left).
         """
-        dedupe = (f"delivery:{delivery_id}", self._serialize(self._clock())) if delivery_id is not None else None
-        outcome = self._record(ticket_id, dedupe=dedupe, delay=self.coalesce_seconds, marked=not force)
+        now = self._serialize(self._clock())
+        dedupe = (f"delivery:{delivery_id}", now) if delivery_id is not None else None
+        outcome = self._record(ticket_id, dedupe=dedupe, delay=self.coalesce_seconds, marked=not force, now=now)
         return outcome != DUPLICATE
 
     def _request_evaluation(self, ticket_id: int, *, delay: float) -> None:
         self._record(ticket_id, dedupe=None, delay=delay, marked=True)
 
-    def _record(self, ticket_id: int, *, dedupe: tuple[str, bytes] | None, delay: float, marked: bool) -> int:
-        marker = (f"pending:{ticket_id}", self._serialize(self._clock())) if marked else None
-        task = self._evaluate_task.s(ticket_id, 0, None, 0, delay=delay if delay > 0 else None)
-        return self._storage.record_and_enqueue(dedupe, marker, self._serialize_task(task), task.eta)
+    def _record(
+        self, ticket_id: int, *, dedupe: tuple[str, bytes] | None, delay: float, marked: bool, now: bytes | None = None
+    ) -> int:
+        marker = (f"pending:{ticket_id}", now if now is not None else self._serialize(self._clock())) if marked else None
+
+        def task() -> tuple[bytes, datetime | None]:
+            # Built only when the event is not a duplicate and coalesces into no pending
+            # task: under a burst, most events cost no task at all.
+            evaluation = self._evaluate_task.s(ticket_id, 0, None, 0, delay=delay if delay > 0 else None)
+            return self._serialize_task(evaluation), evaluation.eta
+
+        return self._storage.record_and_enqueue(dedupe, marker, task)
 
     def _serialize(self, value: Any) -> bytes:
         return bytes(self.huey.serializer.serialize(value))
@@ -696,58 +551,11 @@ class TicketQueue:
 
 
 # -- consumers -------------------------------------------------------------------------
-class _PreciseScheduler(Scheduler):
-    """huey's scheduler with a sub-second tick and an atomic move of due tasks.
-
-    huey clamps the tick to >= 1 s (next checks and coalescing want finer), and it
-    deletes due tasks from the schedule in one transaction, then queues them one by
-    one: a crash in between loses them. Here one transaction does both.
-    """
-
-    tick_seconds = 0.1
-    _next_loop: float  # set by huey's Scheduler
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.interval = self.tick_seconds
-
-    def loop(self, now: datetime | None = None) -> None:
-        current = self._next_loop
-        self._next_loop += self.interval
-        if self._next_loop < time.monotonic():
-            self._next_loop = time.monotonic()  # fell behind: skip ahead, as huey does
-            return
-        try:
-            _atomic(self.huey).move_due(now or self.huey._get_timestamp())
-        except Exception as error:
-            logger.error("could not move due tasks to the queue: %s", one_line(error))
-        self.sleep_for_interval(current, self.interval)
-
-
-class _Consumer(Consumer):
-    """huey Consumer with a sub-second scheduler tick and optional signal handling."""
-
-    def __init__(self, hub: huey.Huey, *, install_signals: bool, scheduler_tick: float, **options: Any) -> None:
-        self._install_signals = install_signals
-        self._scheduler_tick = scheduler_tick
-        super().__init__(hub, **options)
-
-    def _create_scheduler(self) -> Scheduler:
-        scheduler_class = type("_Tick", (_PreciseScheduler,), {"tick_seconds": self._scheduler_tick})
-        return scheduler_class(huey=self.huey, stop_flag=self.stop_flag, interval=1, periodic=self.periodic)
-
-    def _set_signal_handlers(self) -> None:
-        # signal.signal() only works in the main thread; an embedded consumer
-        # leaves signals to its host (e.g. waitress in `zammad-sla serve`).
-        if self._install_signals:
-            super()._set_signal_handlers()
-
-
 def _make_consumer(
     hub: huey.Huey, workers: int, *, install_signals: bool, scheduler_tick: float, max_poll_delay: float,
     shutdown_timeout: float | None,
-) -> _Consumer:
-    return _Consumer(
+) -> Consumer:
+    return Consumer(
         hub,
         install_signals=install_signals,
         scheduler_tick=scheduler_tick,
@@ -765,7 +573,7 @@ def _make_consumer(
 class ConsumerHandle:
     """A huey consumer running in background threads of this process."""
 
-    def __init__(self, consumer: _Consumer) -> None:
+    def __init__(self, consumer: Consumer) -> None:
         self.consumer = consumer
         self._thread = threading.Thread(target=self._supervise, name="huey-consumer", daemon=True)
         self._stopped = threading.Event()
@@ -775,13 +583,7 @@ class ConsumerHandle:
         self._thread.start()
 
     def _supervise(self) -> None:
-        # Consumer.run() minus signals: health checks restart dead workers.
-        health_ts = time.monotonic()
-        while True:
-            try:
-                health_ts = self.consumer.loop(health_ts)
-            except ConsumerStopped:
-                break
+        self.consumer.run_until_stopped()
         self._stopped.set()
 
     def is_alive(self) -> bool:
@@ -790,8 +592,7 @@ class ConsumerHandle:
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """Stop gracefully: running tasks finish (up to `timeout` seconds)."""
-        self.consumer.shutdown_timeout = timeout
-        self.consumer.stop(graceful=True)
+        self.consumer.stop_gracefully(timeout)
         self._thread.join(timeout)
         self.consumer.huey.notify_interrupted_tasks()
 

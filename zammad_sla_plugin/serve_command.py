@@ -77,7 +77,7 @@ def serve(policy: Policy, log_level: str) -> None:
     Configured by environment: ZAMMAD_URL, ZAMMAD_TOKEN, ZAMMAD_SLA_WEBHOOK_SECRET,
     ZAMMAD_SLA_LISTEN, ZAMMAD_SLA_DATA_DIR, ZAMMAD_SLA_REDIS_URL (see README).
     """
-    from webhooks.server import create_receiver_server  # local: only `serve` needs the WSGI server
+    from webhooks.server import create_receiver_server, freeze_startup_heap  # local: only `serve` serves HTTP
 
     _configure_logging(log_level)
     settings = settings_or_exit(require_webhook_secret=True)
@@ -92,6 +92,7 @@ def serve(policy: Policy, log_level: str) -> None:
     # `docker stop` / systemd send SIGTERM: leave the server loop so running evaluations
     # finish (consumer.stop is graceful) instead of dying mid-write.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    freeze_startup_heap()
     try:
         server.run()
     finally:

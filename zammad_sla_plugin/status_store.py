@@ -120,11 +120,13 @@ def _text(value: Any) -> str:
 
 def status_store_for(hub: Any) -> StatusStore:
     """The store that lives in `hub`'s (huey) storage: Redis or the SQLite file."""
-    storage = hub.storage
-    conn = getattr(storage, "conn", None)
-    if conn is not None and hasattr(conn, "register_script"):
+    # Imported here: metrics imports this module, and needs no huey without a queue.
+    from zammad_sla_plugin.huey_adapter import redis_connection, sqlite_filename
+
+    conn = redis_connection(hub)
+    if conn is not None:
         return RedisStatusStore(conn, f"zammad-sla:{hub.name}")
-    filename = getattr(storage, "filename", None)
+    filename = sqlite_filename(hub)
     if filename:
-        return SqliteStatusStore(str(filename))
+        return SqliteStatusStore(filename)
     return MemoryStatusStore()
