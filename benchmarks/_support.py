@@ -22,7 +22,7 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without install
 
-from zammad_sla_plugin.local_stack import free_port  # noqa: E402
+from zammad_sla_plugin.demo.local_stack import free_port  # noqa: E402
 
 TOKEN = "bench-token"
 SECRET = "bench-secret"
@@ -97,8 +97,8 @@ class TwinProcess:
 
     def provision(self) -> None:
         """Provision like `zammad-sla setup` (attributes, trigger, webhook to a dead port)."""
-        from zammad_sla_plugin.policy import load_policy
-        from zammad_sla_plugin.provision import ApplyContext, apply_plan, plan_setup
+        from zammad_sla_plugin.core.policy import load_policy
+        from zammad_sla_plugin.admin.provision import ApplyContext, apply_plan, plan_setup
         from zammad_sla_plugin.zammad import ZammadClient
 
         with ZammadClient(self.url, TOKEN) as admin:

@@ -32,10 +32,10 @@ GOAL_SECONDS_20K = 90.0
 
 def child(url: str, concurrency: int) -> None:
     """Run one backfill and print its measurements as JSON."""
-    from zammad_sla_plugin.backfill import (
+    from zammad_sla_plugin.admin.backfill import (
         PROGRESS_FILENAME, Backfill, ProgressFile, candidate_tickets, client_factory, evaluator_factory, select_tickets,
     )  # fmt: skip
-    from zammad_sla_plugin.policy import load_policy
+    from zammad_sla_plugin.core.policy import load_policy
 
     policy = load_policy()
     make_client = client_factory(url, TOKEN)
@@ -73,7 +73,7 @@ def measure(size: int, concurrencies: list[int]) -> dict[int, dict[str, object]]
 
 def main() -> None:
     """Run the sizes and the sequential peer; print the curve and the ratios."""
-    from zammad_sla_plugin.backfill import DEFAULT_CONCURRENCY
+    from zammad_sla_plugin.admin.backfill import DEFAULT_CONCURRENCY
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,20000", help="open tickets, comma-separated")

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from zammad_sla_plugin.calendar import WorkingCalendar  # noqa: E402
+from zammad_sla_plugin.core.calendar import WorkingCalendar  # noqa: E402
 
 TZ_NAME = "America/Argentina/Buenos_Aires"
 TZ = ZoneInfo(TZ_NAME)

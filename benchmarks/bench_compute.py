@@ -27,9 +27,9 @@ from typing import Any
 
 from _support import REPO_ROOT  # noqa: F401  (puts the checkout on sys.path)
 
-from zammad_sla_plugin.clock import applicable_targets, evaluate, ticket_facts
-from zammad_sla_plugin.policy import Policy, load_policy
-from zammad_sla_plugin.times import parse_time
+from zammad_sla_plugin.core.clock import applicable_targets, evaluate, ticket_facts
+from zammad_sla_plugin.core.policy import Policy, load_policy
+from zammad_sla_plugin.core.times import parse_time
 from zammad_sla_plugin.twin.bulk import BulkSpec, bulk_load
 from zammad_sla_plugin.twin.clock import TwinClock
 from zammad_sla_plugin.twin.seed import API_USER_ID, seed_base

@@ -27,11 +27,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from zammad_sla_plugin.clock import SlaResult, evaluate  # noqa: E402
-from zammad_sla_plugin.local_stack import LocalStack  # noqa: E402
-from zammad_sla_plugin.policy import load_policy  # noqa: E402
-from zammad_sla_plugin.settings import DEFAULT_COALESCE_SECONDS, DEFAULT_WORKERS  # noqa: E402
-from zammad_sla_plugin.worker import EvaluationOutcome, TicketEvaluator  # noqa: E402
+from zammad_sla_plugin.core.clock import SlaResult, evaluate  # noqa: E402
+from zammad_sla_plugin.demo.local_stack import LocalStack  # noqa: E402
+from zammad_sla_plugin.core.policy import load_policy  # noqa: E402
+from zammad_sla_plugin.runtime.settings import DEFAULT_COALESCE_SECONDS, DEFAULT_WORKERS  # noqa: E402
+from zammad_sla_plugin.runtime.worker import EvaluationOutcome, TicketEvaluator  # noqa: E402
 
 STEPS: list[dict[str, Any] | None] = [None, {"priority": "3 high"}, {"state": "pending reminder"}, {"state": "open"}, {"state": "closed"}]
 

@@ -60,8 +60,8 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
     handle = None
     if kind == "receiver":
         from webhooks.app import create_app
-        from zammad_sla_plugin.metrics import Metrics
-        from zammad_sla_plugin.queue import TicketQueue, build_huey, start_consumer
+        from zammad_sla_plugin.runtime.metrics import Metrics
+        from zammad_sla_plugin.runtime.queue import TicketQueue, build_huey, start_consumer
 
         def evaluate(ticket_id: int) -> None:
             time.sleep(evaluate_ms / 1000)  # stands in for the Zammad round trips

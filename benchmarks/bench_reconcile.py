@@ -24,11 +24,11 @@ from datetime import datetime, timedelta, timezone
 
 from _support import LATENCY_MS, SECRET, TOKEN, TwinProcess, sizes
 
-from zammad_sla_plugin.local_stack import free_port
-from zammad_sla_plugin.policy import load_policy
-from zammad_sla_plugin.settings import load_settings
-from zammad_sla_plugin.sidecar import Sidecar
-from zammad_sla_plugin.times import format_utc
+from zammad_sla_plugin.demo.local_stack import free_port
+from zammad_sla_plugin.core.policy import load_policy
+from zammad_sla_plugin.runtime.settings import load_settings
+from zammad_sla_plugin.runtime.sidecar import Sidecar
+from zammad_sla_plugin.core.times import format_utc
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.twin.bulk import BulkSpec, bulk_load
 

@@ -28,7 +28,7 @@ GOAL_SECONDS_20K, GOAL_SPEEDUP = 60.0, 6.0
 
 def child(url: str, concurrency: int) -> None:
     """Run the report once and print its measurements as JSON."""
-    from zammad_sla_plugin.policy import load_policy
+    from zammad_sla_plugin.core.policy import load_policy
     from zammad_sla_plugin.report.command import make_report
     from zammad_sla_plugin.report.outcome import ReportPeriod
     from zammad_sla_plugin.zammad import ZammadClient

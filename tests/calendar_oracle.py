@@ -2,7 +2,7 @@
 
 It applies the definition of an open instant directly, one instant at a time: convert the instant
 to local wall time in the zone, look up that local date's weekday ranges and holidays. It shares no
-code with ``zammad_sla_plugin.calendar`` (no day tables, no offset transitions, no prefix sums).
+code with ``zammad_sla_plugin.core.calendar`` (no day tables, no offset transitions, no prefix sums).
 
 Durations are measured by stepping through time on a grid (default 1 minute). The result is exact
 when every opening/closing instant lies on the grid: true for minute-aligned starts with "HH:MM"

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from zammad_sla_plugin.local_stack import free_port
+from zammad_sla_plugin.demo.local_stack import free_port
 
 
 def _pings(url: str) -> bool:

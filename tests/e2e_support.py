@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Callable
 
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.times import format_utc, parse_time
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.times import format_utc, parse_time
 from zammad_sla_plugin.zammad import ZammadClient
 
 

@@ -11,14 +11,14 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from zammad_sla_plugin import provision
-from zammad_sla_plugin.backfill import PROGRESS_FILENAME, Backfill, ProgressFile, select_tickets
+from zammad_sla_plugin.admin import provision
+from zammad_sla_plugin.admin.backfill import PROGRESS_FILENAME, Backfill, ProgressFile, select_tickets
 from zammad_sla_plugin.cli import main
-from zammad_sla_plugin.clock import STATUSES
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.clock import STATUSES
+from zammad_sla_plugin.core.policy import load_policy
 from zammad_sla_plugin.twin import TwinServer
 from tests.admin_support import TOKEN, api
-from zammad_sla_plugin.worker import EvaluationOutcome, TicketEvaluator
+from zammad_sla_plugin.runtime.worker import EvaluationOutcome, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient
 
 POLICY = load_policy()

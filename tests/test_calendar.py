@@ -1,4 +1,4 @@
-"""Tests for zammad_sla_plugin.calendar: hand-computed cases plus property tests against an oracle."""
+"""Tests for zammad_sla_plugin.core.calendar: hand-computed cases plus property tests against an oracle."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.calendar_oracle import OracleCalendar
-from zammad_sla_plugin.calendar import WorkingCalendar
+from zammad_sla_plugin.core.calendar import WorkingCalendar
 
 UTC = timezone.utc
 BA = ZoneInfo("America/Argentina/Buenos_Aires")

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zammad_sla_plugin.calendar import WorkingCalendar
+from zammad_sla_plugin.core.calendar import WorkingCalendar
 
 CASES_FILE = Path(__file__).resolve().parent / "fixtures" / "calendar-cases" / "biz-spec-cases.json"
 UNITS = {"seconds": timedelta(seconds=1), "minutes": timedelta(minutes=1), "hours": timedelta(hours=1)}

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.sla_builders import history, owner_change, state_change, ticket
-from zammad_sla_plugin.clock import SlaInputError, evaluate
-from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
+from zammad_sla_plugin.core.clock import SlaInputError, evaluate
+from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy
 
 
 @pytest.fixture(scope="module")

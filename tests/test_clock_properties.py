@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.sla_builders import history, owner_change, state_change, ticket
-from zammad_sla_plugin.clock import evaluate
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.clock import evaluate
+from zammad_sla_plugin.core.policy import load_policy
 
 POLICY = load_policy()
 CAL = POLICY.business_calendar

@@ -77,7 +77,7 @@ def test_invalid_config_is_one_clear_message(tmp_path: Path) -> None:
 
 def test_config_from_environment(tmp_path: Path) -> None:
     custom = tmp_path / "custom.toml"
-    from zammad_sla_plugin.policy import default_policy_text
+    from zammad_sla_plugin.core.policy import default_policy_text
 
     custom.write_text(default_policy_text().replace("first_response_minutes = 120\nresolution_minutes = 480",
                                                     "first_response_minutes = 30\nresolution_minutes = 480"))  # fmt: skip

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tests.e2e_support import after, expect, mismatches, wait_until
-from zammad_sla_plugin.local_stack import LocalStack
-from zammad_sla_plugin.policy import load_policy
-from zammad_sla_plugin.times import format_utc
+from zammad_sla_plugin.demo.local_stack import LocalStack
+from zammad_sla_plugin.core.policy import load_policy
+from zammad_sla_plugin.core.times import format_utc
 
 POLICY = load_policy()
 

@@ -14,7 +14,7 @@ import pytest
 
 from webhooks.app import create_app
 from zammad_sla_plugin.cli import SUBCOMMANDS
-from zammad_sla_plugin.settings import load_settings, variable_names
+from zammad_sla_plugin.runtime.settings import load_settings, variable_names
 
 yaml = pytest.importorskip("yaml")  # PyYAML: requested as a test dependency
 
@@ -30,7 +30,7 @@ def program_env_names() -> set[str]:
     policy_option.py's names are found in its source code: click's `envvar=`.
     """
     names = set(variable_names())
-    tree = ast.parse((ROOT / "zammad_sla_plugin" / "policy_option.py").read_text())
+    tree = ast.parse((ROOT / "zammad_sla_plugin" / "cli" / "options.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "envvar" and isinstance(node.value, ast.Constant):
             names.add(str(node.value.value))

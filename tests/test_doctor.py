@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from zammad_sla_plugin.cli import main
-from zammad_sla_plugin.doctor import Doctor
-from zammad_sla_plugin.policy import default_policy_text, load_policy
-from zammad_sla_plugin.settings import load_settings
+from zammad_sla_plugin.admin.doctor import Doctor
+from zammad_sla_plugin.core.policy import default_policy_text, load_policy
+from zammad_sla_plugin.runtime.settings import load_settings
 from tests.admin_support import SECRET, TOKEN, api, sidecar_env
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.zammad import ZammadClient
@@ -136,7 +136,7 @@ def test_unknown_policy_state(installed: dict[str, str | None], tmp_path: Path) 
 
 
 def test_missing_permission_is_named(tmp_path: Path) -> None:
-    from zammad_sla_plugin.provision import REQUIRED_PERMISSIONS
+    from zammad_sla_plugin.admin.provision import REQUIRED_PERMISSIONS
 
     lacking = sorted(set(REQUIRED_PERMISSIONS) - {"admin.trigger", "admin.ticket_priority"})
     with TwinServer(token=TOKEN, time_scale=0.001, api_permissions=lacking) as server:

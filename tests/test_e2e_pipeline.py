@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from tests.e2e_support import expect, mismatches, notes, our_writes, shown
 from zammad_sla_plugin.cli import main
-from zammad_sla_plugin.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.demo.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
+from zammad_sla_plugin.core.policy import load_policy
 
 POLICY = load_policy()
 

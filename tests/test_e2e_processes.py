@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from tests.e2e_support import after, expect, mismatches, notes, wait_until
-from zammad_sla_plugin.local_stack import AGENT_ID, LocalStack
-from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
+from zammad_sla_plugin.demo.local_stack import AGENT_ID, LocalStack
+from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy
 
 POLICY = load_policy()
 

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from tests.sla_builders import history, ticket
-from zammad_sla_plugin.clock import evaluate
-from zammad_sla_plugin.explain import explain, explain_text
-from zammad_sla_plugin.policy import (
+from zammad_sla_plugin.core.clock import evaluate
+from zammad_sla_plugin.core.explain import explain, explain_text
+from zammad_sla_plugin.core.policy import (
     Policy,
     PolicyError,
     default_policy_text,
     load_policy,
     policy_from_dict,
 )
-from zammad_sla_plugin.provision import desired_evidence_workflow
+from zammad_sla_plugin.admin.provision import desired_evidence_workflow
 
 POLICY = load_policy()
 TUE_10_LOCAL = "2026-03-10T13:00:00Z"

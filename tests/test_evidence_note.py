@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from tests.sla_builders import ticket
-from zammad_sla_plugin.clock import evaluate
-from zammad_sla_plugin.evidence import EVIDENCE_NOTE_SUBJECT, evidence_note, evidence_note_due, evidence_tags
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.clock import evaluate
+from zammad_sla_plugin.core.evidence import EVIDENCE_NOTE_SUBJECT, evidence_note, evidence_note_due, evidence_tags
+from zammad_sla_plugin.core.policy import load_policy
 
 POLICY = load_policy()
 API_USER = 3

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from tests.sla_builders import history, owner_change, state_change, ticket
 from zammad_sla_plugin.cli import main
-from zammad_sla_plugin.explain import explain, explain_text
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.explain import explain, explain_text
+from zammad_sla_plugin.core.policy import load_policy
 
 POLICY = load_policy()
 

@@ -1,4 +1,4 @@
-"""Tests for zammad_sla_plugin.group_commit: concurrent callers share batches, each gets its own result."""
+"""Tests for zammad_sla_plugin.runtime.group_commit: concurrent callers share batches, each gets its own result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from zammad_sla_plugin.group_commit import GroupCommit
+from zammad_sla_plugin.runtime.group_commit import GroupCommit
 
 
 class Gate:

@@ -1,4 +1,4 @@
-"""huey's private API that zammad_sla_plugin.huey_adapter relies on is still there, in the
+"""huey's private API that zammad_sla_plugin.runtime.huey_adapter relies on is still there, in the
 shape the adapter was written for. These fail loudly, naming the installed huey version,
 when an upgrade moves something: fix the adapter (and INTERNALS) before lifting the pin."""
 
@@ -17,9 +17,9 @@ import huey.consumer
 import huey.storage
 import pytest
 
-from zammad_sla_plugin import huey_adapter
-from zammad_sla_plugin.huey_adapter import INTERNALS, QUEUED, SQLITE_COLUMNS, TESTED_HUEY, Internal, atomic
-from zammad_sla_plugin.queue import build_huey
+from zammad_sla_plugin.runtime import huey_adapter
+from zammad_sla_plugin.runtime.huey_adapter import INTERNALS, QUEUED, SQLITE_COLUMNS, TESTED_HUEY, Internal, atomic
+from zammad_sla_plugin.runtime.queue import build_huey
 
 ADAPTER_SOURCE = Path(huey_adapter.__file__).read_text()
 
@@ -27,7 +27,7 @@ ADAPTER_SOURCE = Path(huey_adapter.__file__).read_text()
 def upgrade_broke(what: str) -> str:
     return (
         f"huey {huey.__version__} (the adapter was written for huey {TESTED_HUEY}): {what}. "
-        "Adapt zammad_sla_plugin/huey_adapter.py and its INTERNALS before allowing this huey version."
+        "Adapt zammad_sla_plugin/runtime/huey_adapter.py and its INTERNALS before allowing this huey version."
     )
 
 

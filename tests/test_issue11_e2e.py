@@ -16,11 +16,11 @@ from typing import Any, Iterator
 import pytest
 
 from tests.e2e_support import shown
-from zammad_sla_plugin.evidence import EVIDENCE_NOTE_SUBJECT
-from zammad_sla_plugin.local_stack import CUSTOMER_ORG_ID, LocalStack
-from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
-from zammad_sla_plugin.proposals import no_address_subject
-from zammad_sla_plugin.worker import TicketEvaluator
+from zammad_sla_plugin.core.evidence import EVIDENCE_NOTE_SUBJECT
+from zammad_sla_plugin.demo.local_stack import CUSTOMER_ORG_ID, LocalStack
+from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy
+from zammad_sla_plugin.runtime.proposals import no_address_subject
+from zammad_sla_plugin.runtime.worker import TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError, relations
 
 POLICY = load_policy()

@@ -9,12 +9,12 @@ from typing import Any
 
 from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
-from zammad_sla_plugin.clock import evaluate
-from zammad_sla_plugin.evidence import evidence_note
-from zammad_sla_plugin.explain import explain
-from zammad_sla_plugin.notes import excluded_summary, transition_note
-from zammad_sla_plugin.policy import default_policy_text, load_policy, policy_from_dict
-from zammad_sla_plugin.proposals import Recipient, no_address_note
+from zammad_sla_plugin.core.clock import evaluate
+from zammad_sla_plugin.core.evidence import evidence_note
+from zammad_sla_plugin.core.explain import explain
+from zammad_sla_plugin.core.notes import excluded_summary, transition_note
+from zammad_sla_plugin.core.policy import default_policy_text, load_policy, policy_from_dict
+from zammad_sla_plugin.runtime.proposals import Recipient, no_address_note
 
 POLICY = load_policy()
 HOSTILE_PRIORITY = '3 <script>alert("high")</script>'

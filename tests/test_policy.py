@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zammad_sla_plugin.policy import PolicyError, default_policy_text, load_policy
+from zammad_sla_plugin.core.policy import PolicyError, default_policy_text, load_policy
 
 
 def test_default_policy_is_the_aivo_sla() -> None:

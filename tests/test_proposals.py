@@ -14,8 +14,8 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from zammad_sla_plugin.policy import Policy, default_policy_text, load_policy
-from zammad_sla_plugin.proposals import (
+from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy
+from zammad_sla_plugin.runtime.proposals import (
     Answers,
     Arrival,
     ProposalNotifier,

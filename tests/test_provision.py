@@ -10,9 +10,9 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from zammad_sla_plugin import provision
+from zammad_sla_plugin.admin import provision
 from zammad_sla_plugin.cli import main
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.policy import load_policy
 from tests.admin_support import PUBLIC, SECRET, TOKEN, api, sidecar_env
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError

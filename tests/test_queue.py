@@ -1,4 +1,4 @@
-"""Tests for zammad_sla_plugin.queue on real SQLite files (and Redis when available).
+"""Tests for zammad_sla_plugin.runtime.queue on real SQLite files (and Redis when available).
 
 Consumers run in-process with a fast scheduler tick; waits poll for a condition
 with a generous deadline, and "nothing more happened" checks wait until the queue
@@ -22,8 +22,8 @@ from typing import Callable, Iterator
 import huey
 import pytest
 
-from zammad_sla_plugin.metrics import Metrics
-from zammad_sla_plugin.queue import (
+from zammad_sla_plugin.runtime.metrics import Metrics
+from zammad_sla_plugin.runtime.queue import (
     QUEUE_FILENAME,
     ConsumerHandle,
     LeaseLock,
@@ -173,7 +173,7 @@ def make_queue(backend: dict[str, str]) -> Iterator[Callable[..., tuple[TicketQu
 
 # -- build_huey -------------------------------------------------------------------
 def test_build_huey_sqlite_creates_data_dir(tmp_path: Path) -> None:
-    from zammad_sla_plugin.settings import load_settings
+    from zammad_sla_plugin.runtime.settings import load_settings
 
     settings = load_settings({"ZAMMAD_SLA_DATA_DIR": str(tmp_path / "a" / "b")}, require_zammad=False)
     hub = build_huey(settings)
@@ -321,7 +321,7 @@ def test_failure_gives_up_after_max_retries(make_queue, caplog: pytest.LogCaptur
     wait_idle(queue)
     assert rec.count(42) == 3  # first attempt + 2 retries
     assert counter(m, "zammad_sla_evaluations_total", outcome="error") == 2
-    failures = [r for r in caplog.records if r.name == "zammad_sla_plugin.queue" and "evaluation failed" in r.getMessage()]
+    failures = [r for r in caplog.records if r.name == "zammad_sla_plugin.runtime.queue" and "evaluation failed" in r.getMessage()]
     # One line per failed attempt, with ticket, attempt and reason; no traceback above debug.
     assert [r.getMessage() for r in failures if r.levelno > logging.DEBUG] == [
         "ticket 42: evaluation failed (attempt 1): ConnectionError: zammad down; retrying in 0.0s",
@@ -355,6 +355,8 @@ def test_next_check_fires_at_eta(make_queue) -> None:
     rec.next_check = next_check
     queue.submit(51)
     assert wait_until(lambda: rec.count(51) == 1)
+    # The check is scheduled just after the evaluation returns: wait for it, not a moment.
+    assert wait_until(lambda: queue.next_check(51) is not None)
     assert queue.next_check(51) == eta["at"]
     assert wait_until(lambda: rec.count(51) == 2)
     fired = time.time()
@@ -565,7 +567,7 @@ def test_dead_holder_blocks_for_one_lease_only(make_queue) -> None:
 
 
 def test_queue_fsync_setting_chooses_sqlite_synchronous(tmp_path: Path) -> None:
-    from zammad_sla_plugin.settings import load_settings
+    from zammad_sla_plugin.runtime.settings import load_settings
 
     for value, level in (("on", 2), ("off", 1), (None, 1)):  # FULL = 2, NORMAL = 1
         env = {"ZAMMAD_SLA_DATA_DIR": str(tmp_path / str(value))}
@@ -595,7 +597,7 @@ def test_start_consumer_from_non_main_thread(tmp_path: Path) -> None:
 SUBMIT_THEN_HANG = textwrap.dedent(
     """
     import sys, time
-    from zammad_sla_plugin.queue import TicketQueue, build_huey
+    from zammad_sla_plugin.runtime.queue import TicketQueue, build_huey
     queue = TicketQueue(build_huey(data_dir=sys.argv[1]), lambda t: None, coalesce_seconds=0.2)
     assert queue.submit(4242, "delivery-x")
     print("submitted", flush=True)
@@ -631,8 +633,8 @@ def test_enqueued_job_survives_kill_9(tmp_path: Path) -> None:
 KILL_AT_COMMIT = textwrap.dedent(
     """
     import os, signal, sys, time
-    from zammad_sla_plugin.huey_adapter import PreciseScheduler
-    from zammad_sla_plugin.queue import TicketQueue, build_huey
+    from zammad_sla_plugin.runtime.huey_adapter import PreciseScheduler
+    from zammad_sla_plugin.runtime.queue import TicketQueue, build_huey
     data_dir, step, target = sys.argv[1], sys.argv[2], sys.argv[3]
 
     class Cursor:
@@ -707,7 +709,7 @@ def test_kill_9_while_moving_due_tasks_loses_none(tmp_path: Path) -> None:
 CONSUMER_PROCESS = textwrap.dedent(
     """
     import json, os, sys, time
-    from zammad_sla_plugin.queue import TicketQueue, build_huey, run_consumer_forever
+    from zammad_sla_plugin.runtime.queue import TicketQueue, build_huey, run_consumer_forever
     backend, log_path = json.loads(sys.argv[1]), sys.argv[2]
 
     def evaluate(ticket_id):

@@ -16,10 +16,10 @@ from click.testing import CliRunner, Result
 
 from tests.admin_support import TOKEN, sidecar_env
 from zammad_sla_plugin.cli import main
-from zammad_sla_plugin.policy import load_policy
-from zammad_sla_plugin.provision import LIFT_WORKFLOW_NAME, REQUIRED_PERMISSIONS, WEBHOOK_NAME
+from zammad_sla_plugin.core.policy import load_policy
+from zammad_sla_plugin.admin.provision import LIFT_WORKFLOW_NAME, REQUIRED_PERMISSIONS, WEBHOOK_NAME
 from zammad_sla_plugin.twin import TwinServer
-from zammad_sla_plugin.worker import TicketEvaluator
+from zammad_sla_plugin.runtime.worker import TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient
 
 HARNESS = "harness-admin-token"

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from waitress.server import create_server
 
 from webhooks.app import MAX_BODY_BYTES, WEBHOOK_PATH, create_app, signature_for, ticket_id_from
-from zammad_sla_plugin.metrics import Metrics
-from zammad_sla_plugin.queue import TicketQueue, build_huey
+from zammad_sla_plugin.runtime.metrics import Metrics
+from zammad_sla_plugin.runtime.queue import TicketQueue, build_huey
 
 SECRET = b"s3cret-token"
 DOCS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "zammad" / "docs-examples"

@@ -18,8 +18,8 @@ import requests
 from tests.test_receiver import SECRET, SpyQueue, payload, post, rejected
 from webhooks.app import MAX_BODY_BYTES, MAX_TICKET_ID, WEBHOOK_PATH, create_app, signature_for
 from webhooks.server import create_receiver_server
-from zammad_sla_plugin.metrics import Metrics
-from zammad_sla_plugin.sidecar import CachedCheck
+from zammad_sla_plugin.runtime.metrics import Metrics
+from zammad_sla_plugin.runtime.sidecar import CachedCheck
 
 ZAMMAD_BODY_LIMIT = 1_500_000  # characters, Ticket::Article#check_body
 
@@ -195,9 +195,9 @@ def test_readiness_probes_cannot_starve_webhook_deliveries(spy: SpyQueue) -> Non
 
 
 def test_sidecar_readiness_is_one_short_attempt(tmp_path: Path) -> None:
-    from zammad_sla_plugin.policy import load_policy
-    from zammad_sla_plugin.settings import load_settings
-    from zammad_sla_plugin.sidecar import Sidecar
+    from zammad_sla_plugin.core.policy import load_policy
+    from zammad_sla_plugin.runtime.settings import load_settings
+    from zammad_sla_plugin.runtime.sidecar import Sidecar
 
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
         port = silent.getsockname()[1]

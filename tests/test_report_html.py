@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.policy import load_policy
 from zammad_sla_plugin.report.document import ReportMeta, build_document
 from zammad_sla_plugin.report.outcome import ReportPeriod, TicketRecord, ticket_outcome
 from zammad_sla_plugin.report.render_html import render_html

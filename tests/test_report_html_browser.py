@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from tests.sla_builders import history, owner_change, state_change, ticket
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.policy import load_policy
 from zammad_sla_plugin.report.document import ReportMeta, build_document
 from zammad_sla_plugin.report.outcome import ReportPeriod, TicketRecord, ticket_outcome
 from zammad_sla_plugin.report.render_html import render_html
-from zammad_sla_plugin.times import format_utc
+from zammad_sla_plugin.core.times import format_utc
 
 POLICY = load_policy()
 PERIOD = ReportPeriod(date(2026, 1, 1), date(2026, 4, 1), POLICY.business_calendar.timezone)

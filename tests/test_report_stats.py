@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.sla_builders import history, owner_change, state_change, ticket
-from zammad_sla_plugin.policy import load_policy
+from zammad_sla_plugin.core.policy import load_policy
 from zammad_sla_plugin.report.document import ReportMeta, build_document
 from zammad_sla_plugin.report.outcome import (
     ReportPeriod,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zammad_sla_plugin.required_fields import (
+from zammad_sla_plugin.admin.required_fields import (
     attribute_mandatory_on_edit, lifted_fields, mandatory_ticket_fields, workflow_mandatory_fields,
 )  # fmt: skip
 

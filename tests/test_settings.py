@@ -1,4 +1,4 @@
-"""Tests for zammad_sla_plugin.settings: defaults, validation, secrets."""
+"""Tests for zammad_sla_plugin.runtime.settings: defaults, validation, secrets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from zammad_sla_plugin.settings import Secret, SettingsError, load_settings, settings_or_exit, variable_names
+from zammad_sla_plugin.runtime.settings import Secret, SettingsError, load_settings, settings_or_exit, variable_names
 
 BASE = {"ZAMMAD_URL": "http://zammad:8080/", "ZAMMAD_TOKEN": "tok-123"}
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from zammad_sla_plugin.local_stack import free_port
-from zammad_sla_plugin.policy import PolicyError, load_policy
-from zammad_sla_plugin.settings import load_settings, secret_warnings
+from zammad_sla_plugin.demo.local_stack import free_port
+from zammad_sla_plugin.core.policy import PolicyError, load_policy
+from zammad_sla_plugin.runtime.settings import load_settings, secret_warnings
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_SECRET = "a" * 64

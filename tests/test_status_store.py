@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zammad_sla_plugin.metrics import Metrics
-from zammad_sla_plugin.queue import build_huey
-from zammad_sla_plugin.status_store import (
+from zammad_sla_plugin.runtime.metrics import Metrics
+from zammad_sla_plugin.runtime.queue import build_huey
+from zammad_sla_plugin.runtime.status_store import (
     MemoryStatusStore, RedisStatusStore, SqliteStatusStore, StatusStore, status_store_for,
 )
 

@@ -10,8 +10,8 @@ import pytest
 import responses
 
 from tests.sla_builders import history, owner_change, ticket
-from zammad_sla_plugin.policy import load_policy
-from zammad_sla_plugin.worker import TicketEvaluator, tags_from_history
+from zammad_sla_plugin.core.policy import load_policy
+from zammad_sla_plugin.runtime.worker import TicketEvaluator, tags_from_history
 from zammad_sla_plugin.zammad import ZammadClient
 
 URL = "http://zammad.test"

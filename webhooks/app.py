@@ -26,13 +26,45 @@ import logging
 import re
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_input_stream
 
-from zammad_sla_plugin.metrics import Metrics
+
+
+class ReceiverMetrics(Protocol):
+    """What the receiver counts and serves at /metrics (the sidecar's Prometheus metrics).
+
+    A protocol, so this inbound adapter does not depend on the runtime package.
+    """
+
+    content_type: str
+
+    def event_received(self) -> None: ...  # noqa: D102
+    def event_rejected(self, reason: str) -> None: ...  # noqa: D102
+    def event_duplicate(self) -> None: ...  # noqa: D102
+    def render(self) -> bytes: ...  # noqa: D102
+
+
+class NoMetrics:
+    """Counts nothing; /metrics is empty (for a receiver built without the sidecar's metrics)."""
+
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+
+    def event_received(self) -> None:
+        """Nothing to count."""
+
+    def event_rejected(self, reason: str) -> None:
+        """Nothing to count."""
+
+    def event_duplicate(self) -> None:
+        """Nothing to count."""
+
+    def render(self) -> bytes:
+        """An empty exposition."""
+        return b""
 
 # The largest body Zammad's default payload can have, with room to spare:
 # - the article body: at most 1,500,000 characters (Ticket::Article#check_body in
@@ -151,21 +183,21 @@ def create_app(
     secret: bytes,
     enqueue: Enqueue,
     readiness: Readiness | None = None,
-    metrics: Metrics | None = None,
+    metrics: ReceiverMetrics | None = None,
     explain: Explain | None = None,
 ) -> Flask:
     """Build the receiver app.
 
     `enqueue(ticket_id, delivery_id)` must store the event durably and return
     False when the delivery id was seen before. `readiness()` returns a list of
-    problems (empty when ready). `metrics` is served at /metrics (a fresh
-    `Metrics` is made if none is given). `explain(ticket_id, caller_token)` serves
+    problems (empty when ready). `metrics` counts events and is served at /metrics
+    (nothing is counted if none is given). `explain(ticket_id, caller_token)` serves
     `GET /tickets/<id>/sla`; it reads Zammad with the caller's own token, so Zammad
     decides who may see which ticket, and raises `LookupFailed` to refuse.
     """
     if not secret:
         raise ValueError("the webhook secret must not be empty")
-    metrics = metrics if metrics is not None else Metrics()
+    metrics = metrics if metrics is not None else NoMetrics()
     app = Flask(__name__)
     # One byte over the limit: werkzeug silently truncates a streamed (chunked)
     # body at MAX_CONTENT_LENGTH, so we read limit+1 bytes and refuse if we got them.

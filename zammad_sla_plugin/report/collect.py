@@ -35,7 +35,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from tqdm import tqdm
 
-from zammad_sla_plugin.times import format_utc, parse_time
+from zammad_sla_plugin.core.times import format_utc, parse_time
 
 from .outcome import ReportPeriod, TicketRecord
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from zammad_sla_plugin.clock import SlaInputError
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.policy_option import policy_option
+from zammad_sla_plugin.core.clock import SlaInputError
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.cli.options import policy_option
 
 from .collect import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ReportSource, iter_records
 from .document import ReportMeta, build_document
@@ -103,7 +103,7 @@ def report(policy: Policy, from_day: date, to_day: date, organization: str | Non
     Reads ZAMMAD_URL and ZAMMAD_TOKEN from the environment. Figures per severity,
     organization and month of creation; the report states its denominators.
     """
-    from zammad_sla_plugin.settings import settings_or_exit
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
     from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
     try:

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.times import format_utc
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.times import format_utc
 
 from .outcome import ReportPeriod, TicketOutcome
 from .stats import ClockStats, DurationStats, GroupStats, ReportStats, aggregate

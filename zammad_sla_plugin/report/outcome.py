@@ -22,9 +22,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from zammad_sla_plugin.clock import BREACHED, EXCLUDED, MET, NOT_APPLICABLE, SlaResult, evaluate
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.times import parse_time
+from zammad_sla_plugin.core.clock import BREACHED, EXCLUDED, MET, NOT_APPLICABLE, SlaResult, evaluate
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.times import parse_time
 
 # Per-clock outcomes and ticket scopes used throughout the report
 OUTCOME_MET, OUTCOME_FAILED, OUTCOME_PENDING = "met", "failed", "pending"

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from zammad_sla_plugin.templates import render
-from zammad_sla_plugin.times import parse_time
+from zammad_sla_plugin.core.times import parse_time
 
 from .charts import Chart, compliance_bars, resolution_strip
 

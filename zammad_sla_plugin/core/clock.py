@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from zammad_sla_plugin.calendar import WorkingCalendar
-from zammad_sla_plugin.policy import Policy, Targets
-from zammad_sla_plugin.times import format_utc, parse_time
+from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.policy import Policy, Targets
+from zammad_sla_plugin.core.times import format_utc, parse_time
 
 NOBODY_USER_ID = 1  # Zammad's "-" user: an owner_id of 1 means unassigned
 

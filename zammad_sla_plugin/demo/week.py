@@ -1,4 +1,4 @@
-"""`zammad-sla demo`: a scripted week of Aivo tickets through the twin and the real sidecar.
+"""The demo week: a scripted week of Aivo tickets through the twin and the real sidecar.
 
 Everything runs in this process over real HTTP on loopback: the Zammad twin (with its clock
 frozen at virtual times), `zammad-sla setup`'s provisioning, and the sidecar (webhook
@@ -18,20 +18,15 @@ production with the real clock.
 
 from __future__ import annotations
 
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-import click
 
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.policy_option import policy_option
+from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.zammad import relations
-from zammad_sla_plugin.local_stack import ADMIN_MANDATORY_FIELD, AGENT_ID, CUSTOMER_ORG_ID, LocalStack
+from zammad_sla_plugin.demo.local_stack import ADMIN_MANDATORY_FIELD, AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 
 LOCAL = ZoneInfo("America/Argentina/Buenos_Aires")
 WEEK_START = "2026-03-19 08:00"  # Thursday; Mon 23 and Tue 24 March are AR holidays
@@ -289,33 +284,3 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         )
         lines.append(f"{'':<6}   -> {row['shows']}")
     return "\n".join(lines)
-
-
-@click.command()
-@policy_option
-def demo(policy: Policy) -> None:
-    """Replay a scripted week of tickets through an embedded Zammad twin and the sidecar."""
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="zammad-sla-demo-") as data_dir:
-        run = DemoRun(policy, lambda line: click.echo(f"  {line}"), data_dir)
-        try:
-            run.start()
-            click.echo(f"Twin at {run.stack.twin.url}; sidecar at {run.stack.webhook_url}; "
-                       f"times are {LOCAL.key} local time.\n")  # fmt: skip
-            click.echo(run.installation() + "\n")
-            run.run()
-            rows = run.table()
-            notified = run.notifications()
-            emails = run.emails()
-        finally:
-            run.stack.stop()
-    click.echo("\nSLA fields and tags in Zammad at the end of the week (Thu 26 March 18:00):\n")
-    click.echo(render_table(rows))
-    click.echo("\nWho Zammad notified of the sidecar's writes (quiet mode):")
-    for line in notified:
-        click.echo(f"  {line}")
-    click.echo("\nE-mails the sidecar had Zammad send (feature proposal approved):")
-    for line in emails or ["none"]:
-        click.echo(f"  {line}")
-    click.echo(f"\nDone in {time.monotonic() - started:.1f} s.")
-    sys.exit(0)

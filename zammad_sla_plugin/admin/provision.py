@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from zammad_sla_plugin.clock import STATUSES
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.required_fields import ALWAYS_LIFTED, mandatory_ticket_fields
+from zammad_sla_plugin.core.clock import STATUSES
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.admin.required_fields import ALWAYS_LIFTED, mandatory_ticket_fields
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 PREFIX = "zammad-sla: "

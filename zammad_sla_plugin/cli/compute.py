@@ -9,11 +9,11 @@ from typing import Any, Iterator, TextIO
 
 import click
 
-from zammad_sla_plugin.clock import SlaInputError, evaluate
-from zammad_sla_plugin.explain import explain, explain_text
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.policy_option import policy_option
-from zammad_sla_plugin.times import parse_time
+from zammad_sla_plugin.core.clock import SlaInputError, evaluate
+from zammad_sla_plugin.core.explain import explain, explain_text
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.cli.options import policy_option
+from zammad_sla_plugin.core.times import parse_time
 
 
 def _documents(text: str) -> Iterator[tuple[int, str]]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from zammad_sla_plugin.clock import AT_RISK, BREACHED, ClockResult, SlaResult
-from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.core.clock import AT_RISK, BREACHED, ClockResult, SlaResult
+from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.templates import render
 
 _TITLES = {AT_RISK: "SLA at risk", BREACHED: "SLA breached"}

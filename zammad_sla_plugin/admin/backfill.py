@@ -23,9 +23,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.times import format_utc, parse_time
-from zammad_sla_plugin.worker import EvaluationOutcome, TicketEvaluator
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.times import format_utc, parse_time
+from zammad_sla_plugin.runtime.worker import EvaluationOutcome, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 PROGRESS_FILENAME = "backfill-progress.jsonl"

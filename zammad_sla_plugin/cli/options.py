@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from zammad_sla_plugin.policy import PolicyError, load_policy
+from zammad_sla_plugin.core.policy import PolicyError, load_policy
 
 
 def policy_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.queue import ConsumerHandle
-from zammad_sla_plugin.settings import Settings, load_settings
-from zammad_sla_plugin.sidecar import Sidecar, utc_now
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.queue import ConsumerHandle
+from zammad_sla_plugin.runtime.settings import Settings, load_settings
+from zammad_sla_plugin.runtime.sidecar import Sidecar, utc_now
 from zammad_sla_plugin.twin import TwinServer
 from zammad_sla_plugin.twin.server import serve_until_stopped
 from zammad_sla_plugin.zammad import ZammadClient
@@ -72,7 +72,7 @@ class LocalStack:
         the admin made a ticket field of their own mandatory. The stack's own actors (agent,
         customer) act through a separate admin token.
         """
-        from zammad_sla_plugin.provision import REQUIRED_PERMISSIONS
+        from zammad_sla_plugin.admin.provision import REQUIRED_PERMISSIONS
 
         self.policy = policy
         self.token, self.secret = secrets.token_hex(16), secrets.token_hex(16)
@@ -140,7 +140,7 @@ class LocalStack:
         return self
 
     def _apply_context(self, client: ZammadClient, echo: Any = None) -> Any:
-        from zammad_sla_plugin.provision import ApplyContext
+        from zammad_sla_plugin.admin.provision import ApplyContext
 
         probe = ZammadClient(self.twin.url, self.token, retries=0, timeout=(1, 2))
 
@@ -156,7 +156,7 @@ class LocalStack:
 
     def _add_admin_mandatory_field(self) -> None:
         """What an admin of a real Zammad often has: a ticket field mandatory for agents."""
-        from zammad_sla_plugin.provision import wait_for_restart
+        from zammad_sla_plugin.admin.provision import wait_for_restart
 
         self.admin.create_object_attribute({
             "object": "Ticket", "name": ADMIN_MANDATORY_FIELD, "display": "Customer reference", "data_type": "input",
@@ -170,7 +170,7 @@ class LocalStack:
 
     def provision(self) -> list[Any]:
         """Provision the twin exactly as `zammad-sla setup` does (with the sidecar's token); returns the changes."""
-        from zammad_sla_plugin.provision import apply_plan, plan_setup
+        from zammad_sla_plugin.admin.provision import apply_plan, plan_setup
 
         plan = plan_setup(self.sidecar_client, self.policy, webhook_url=self.webhook_url, secret=self.secret)
         return apply_plan(plan, self._apply_context(self.sidecar_client))

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from zammad_sla_plugin.clock import SlaResult
-from zammad_sla_plugin.history import ordered_entries
-from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.core.clock import SlaResult
+from zammad_sla_plugin.core.history import ordered_entries
+from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.templates import render
 
 EVIDENCE_NOTE_SUBJECT = "SLA exclusion needs evidence"

@@ -121,7 +121,7 @@ def _text(value: Any) -> str:
 def status_store_for(hub: Any) -> StatusStore:
     """The store that lives in `hub`'s (huey) storage: Redis or the SQLite file."""
     # Imported here: metrics imports this module, and needs no huey without a queue.
-    from zammad_sla_plugin.huey_adapter import redis_connection, sqlite_filename
+    from zammad_sla_plugin.runtime.huey_adapter import redis_connection, sqlite_filename
 
     conn = redis_connection(hub)
     if conn is not None:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from zammad_sla_plugin import provision
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.queue import build_huey
-from zammad_sla_plugin.required_fields import lifted_fields, mandatory_ticket_fields
-from zammad_sla_plugin.settings import Settings
+from zammad_sla_plugin.admin import provision
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.queue import build_huey
+from zammad_sla_plugin.admin.required_fields import lifted_fields, mandatory_ticket_fields
+from zammad_sla_plugin.runtime.settings import Settings
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 Status = Literal["PASS", "WARN", "FAIL"]

@@ -13,11 +13,11 @@ from typing import Any, Callable, NoReturn, TypeVar
 
 import click
 
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.policy_option import policy_option
-from zammad_sla_plugin.queue import one_line, run_consumer_forever
-from zammad_sla_plugin.settings import Settings, secret_warnings, settings_or_exit
-from zammad_sla_plugin.sidecar import Sidecar
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.cli.options import policy_option
+from zammad_sla_plugin.runtime.queue import one_line, run_consumer_forever
+from zammad_sla_plugin.runtime.settings import Settings, secret_warnings, settings_or_exit
+from zammad_sla_plugin.runtime.sidecar import Sidecar
 
 T = TypeVar("T")
 log = logging.getLogger("zammad_sla_plugin.serve")

@@ -15,15 +15,15 @@ from typing import Any, Callable
 from flask import Flask
 
 from webhooks.app import LookupFailed, create_app
-from zammad_sla_plugin.clock import SlaInputError
-from zammad_sla_plugin.explain_command import fetch_explanation
-from zammad_sla_plugin.metrics import Metrics
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
-from zammad_sla_plugin.settings import Settings
-from zammad_sla_plugin.status_store import status_store_for
-from zammad_sla_plugin.times import format_utc, parse_time
-from zammad_sla_plugin.worker import Now, TicketEvaluator
+from zammad_sla_plugin.core.clock import SlaInputError
+from zammad_sla_plugin.runtime.worker import fetch_explanation
+from zammad_sla_plugin.runtime.metrics import Metrics
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
+from zammad_sla_plugin.runtime.settings import Settings
+from zammad_sla_plugin.runtime.status_store import status_store_for
+from zammad_sla_plugin.core.times import format_utc, parse_time
+from zammad_sla_plugin.runtime.worker import Now, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from huey.consumer import Scheduler as _HueyScheduler
 from huey.storage import RedisStorage as _HueyRedisStorage
 from huey.storage import SqliteStorage as _HueySqliteStorage
 
-from zammad_sla_plugin.group_commit import GroupCommit
+from zammad_sla_plugin.runtime.group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from zammad_sla_plugin.calendar import WorkingCalendar
-from zammad_sla_plugin.clock import (
+from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.clock import (
     RUNNING,
     ClockResult,
     SlaResult,
@@ -25,8 +25,8 @@ from zammad_sla_plugin.clock import (
     support_24x7_conditions,
     ticket_facts,
 )
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.times import format_utc
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.times import format_utc
 
 
 def _interval(start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:

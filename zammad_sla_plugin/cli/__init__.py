@@ -12,17 +12,17 @@ import click
 
 # name -> "module:attribute" of a click command
 SUBCOMMANDS: dict[str, str] = {
-    "compute": "zammad_sla_plugin.compute_command:compute",
+    "compute": "zammad_sla_plugin.cli.compute:compute",
     "twin": "zammad_sla_plugin.twin.command:twin",
-    "serve": "zammad_sla_plugin.serve_command:serve",
-    "worker": "zammad_sla_plugin.serve_command:worker",
-    "demo": "zammad_sla_plugin.demo:demo",
-    "setup": "zammad_sla_plugin.admin_commands:setup",
-    "uninstall": "zammad_sla_plugin.admin_commands:uninstall",
-    "doctor": "zammad_sla_plugin.admin_commands:doctor",
-    "backfill": "zammad_sla_plugin.admin_commands:backfill",
+    "serve": "zammad_sla_plugin.cli.serve:serve",
+    "worker": "zammad_sla_plugin.cli.serve:worker",
+    "demo": "zammad_sla_plugin.cli.demo:demo",
+    "setup": "zammad_sla_plugin.cli.admin:setup",
+    "uninstall": "zammad_sla_plugin.cli.admin:uninstall",
+    "doctor": "zammad_sla_plugin.cli.admin:doctor",
+    "backfill": "zammad_sla_plugin.cli.admin:backfill",
     "report": "zammad_sla_plugin.report.command:report",
-    "explain": "zammad_sla_plugin.explain_command:explain",
+    "explain": "zammad_sla_plugin.cli.explain:explain",
 }
 
 

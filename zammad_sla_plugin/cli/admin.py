@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from zammad_sla_plugin import provision
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.policy_option import policy_option
-from zammad_sla_plugin.settings import Settings, settings_or_exit
+from zammad_sla_plugin.admin import provision
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.cli.options import policy_option
+from zammad_sla_plugin.runtime.settings import Settings, settings_or_exit
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 
@@ -189,7 +189,7 @@ def doctor(policy: Policy, webhook_url: str | None, max_skew: float) -> None:
 
     Exits 1 when any check fails.
     """
-    from zammad_sla_plugin.doctor import Doctor, render
+    from zammad_sla_plugin.admin.doctor import Doctor, render
 
     settings = settings_or_exit(require_zammad=True)
     # One quick retry: doctor reports a down Zammad rather than waiting it out.
@@ -230,10 +230,10 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     running sidecar would write them. Resumable: an interrupted run continues where it
     stopped (progress in ZAMMAD_SLA_DATA_DIR). Exits 1 when any ticket failed.
     """
-    from zammad_sla_plugin.backfill import (
+    from zammad_sla_plugin.admin.backfill import (
         PROGRESS_FILENAME, Backfill, ProgressFile, candidate_tickets, client_factory, evaluator_factory, select_tickets,
     )  # fmt: skip
-    from zammad_sla_plugin.sidecar import utc_now
+    from zammad_sla_plugin.runtime.sidecar import utc_now
 
     since = _parse_since(closed_since)
     settings = settings_or_exit(require_zammad=True)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from zammad_sla_plugin.calendar import DAY_KEYS, WorkingCalendar
+from zammad_sla_plugin.core.calendar import DAY_KEYS, WorkingCalendar
 
 ClockName = Literal["business", "24x7"]
 
@@ -364,7 +364,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<dict>") -> Policy:
 
 def default_policy_text() -> str:
     """The TOML text of the shipped default policy (the Aivo SLA)."""
-    return resources.files("zammad_sla_plugin").joinpath("default_policy.toml").read_text("utf-8")
+    return resources.files("zammad_sla_plugin.core").joinpath("default_policy.toml").read_text("utf-8")
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from typing import Any
 
 import click
 
-from zammad_sla_plugin.clock import SlaInputError
-from zammad_sla_plugin.explain import explain as explain_ticket
-from zammad_sla_plugin.explain import explain_text
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.policy_option import policy_option
-from zammad_sla_plugin.settings import settings_or_exit
+from zammad_sla_plugin.core.clock import SlaInputError
+from zammad_sla_plugin.core.explain import explain_text
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.cli.options import policy_option
+from zammad_sla_plugin.runtime.settings import settings_or_exit
+from zammad_sla_plugin.runtime.worker import fetch_explanation
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
-
-
-def fetch_explanation(client: ZammadClient, ticket_id: int, policy: Policy, now: datetime) -> dict[str, Any]:
-    """Read the ticket, its history and organization from Zammad and explain its SLA."""
-    ticket = client.get_ticket(ticket_id, expand=True)
-    history = client.ticket_history(ticket_id)
-    org_id = ticket.get("organization_id")
-    organization = client.get_organization(int(org_id)) if org_id else None
-    return explain_ticket(ticket, history, organization, now, policy)
 
 
 @click.command()

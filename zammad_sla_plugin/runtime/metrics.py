@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from zammad_sla_plugin.status_store import MemoryStatusStore, StatusStore
+from zammad_sla_plugin.runtime.status_store import MemoryStatusStore, StatusStore
 
 PREFIX = "zammad_sla_"
 

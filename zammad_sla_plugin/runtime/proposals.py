@@ -41,9 +41,9 @@ from email.utils import getaddresses
 from typing import Any, Callable
 
 from zammad_sla_plugin import templates
-from zammad_sla_plugin.clock import NOBODY_USER_ID
-from zammad_sla_plugin.history import ordered_entries
-from zammad_sla_plugin.policy import Policy
+from zammad_sla_plugin.core.clock import NOBODY_USER_ID
+from zammad_sla_plugin.core.history import ordered_entries
+from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError, relations
 
 log = logging.getLogger(__name__)

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
-from zammad_sla_plugin.clock import AT_RISK, BREACHED, SlaResult, evaluate
-from zammad_sla_plugin.evidence import evidence_note, evidence_note_due, evidence_tags
-from zammad_sla_plugin.explain import explain
-from zammad_sla_plugin.notes import transition_note
-from zammad_sla_plugin.policy import Policy
-from zammad_sla_plugin.proposals import NotificationOutcome, ProposalNotifier, is_proposal
-from zammad_sla_plugin.times import format_utc, parse_time
+from zammad_sla_plugin.core.clock import AT_RISK, BREACHED, SlaResult, evaluate
+from zammad_sla_plugin.core.evidence import evidence_note, evidence_note_due, evidence_tags
+from zammad_sla_plugin.core.explain import explain
+from zammad_sla_plugin.core.notes import transition_note
+from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.proposals import NotificationOutcome, ProposalNotifier, is_proposal
+from zammad_sla_plugin.core.times import format_utc, parse_time
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 log = logging.getLogger(__name__)
@@ -255,3 +255,12 @@ class TicketEvaluator:
         for tag in sorted(unwanted & current):
             self.client.remove_tag(ticket_id, tag)
             outcome.tags_removed.append(tag)
+
+
+def fetch_explanation(client: ZammadClient, ticket_id: int, policy: Policy, now: datetime) -> dict[str, Any]:
+    """Read the ticket, its history and organization from Zammad and explain its SLA."""
+    ticket = client.get_ticket(ticket_id, expand=True)
+    history = client.ticket_history(ticket_id)
+    org_id = ticket.get("organization_id")
+    organization = client.get_organization(int(org_id)) if org_id else None
+    return explain(ticket, history, organization, now, policy)

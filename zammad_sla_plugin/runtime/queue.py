@@ -46,8 +46,8 @@ from typing import Any, Callable, Protocol
 import huey
 from huey.constants import EmptyData
 
-from zammad_sla_plugin.huey_adapter import DUPLICATE, Consumer, RedisStorage, SqliteStorage, atomic
-from zammad_sla_plugin.metrics import Metrics
+from zammad_sla_plugin.runtime.huey_adapter import DUPLICATE, Consumer, RedisStorage, SqliteStorage, atomic
+from zammad_sla_plugin.runtime.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""What admins run against Zammad: setup/uninstall provisioning, doctor, backfill."""

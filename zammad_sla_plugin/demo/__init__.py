@@ -1,0 +1,1 @@
+"""The twin and the sidecar in one process (`LocalStack`) and the scripted demo week."""
