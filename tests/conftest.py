@@ -5,11 +5,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from typing import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from zammad_sla_plugin.demo.local_stack import free_port
+
+if TYPE_CHECKING:
+    from zammad_sla_plugin.demo.local_stack import LocalStack
 
 
 def _pings(url: str) -> bool:
@@ -46,3 +50,14 @@ def redis_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator["LocalStack"]:
+    """Twin + sidecar on loopback, the twin's clock frozen at Tue 2026-03-10 13:00Z (10:00 in Buenos Aires)."""
+    from tests.e2e_support import utc
+    from zammad_sla_plugin.core.policy import load_policy
+    from zammad_sla_plugin.demo.local_stack import LocalStack
+
+    with LocalStack(load_policy(), tmp_path, virtual_now=utc("2026-03-10T13:00:00"), queue_options={"retry_delay": 0.05}) as running:
+        yield running

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from zammad_sla_plugin.core.policy import Policy
@@ -84,3 +84,7 @@ def our_writes(requests_log: list[dict[str, Any]], api_login: str) -> list[dict[
     """Writes (non-GET API calls) made by the sidecar's API user."""
     return [r for r in requests_log if r["user"] == api_login and r["method"] != "GET"]
 
+
+def utc(text: str) -> datetime:
+    """A naive ISO time read as UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)

@@ -7,14 +7,10 @@ Buenos Aires is UTC-3: 10:00 local = 13:00Z. 2026-03-10 is a Tuesday.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Iterator
 
-import pytest
 from click.testing import CliRunner
 
-from tests.e2e_support import expect, mismatches, notes, our_writes, shown
+from tests.e2e_support import utc, expect, mismatches, notes, our_writes, shown
 from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.demo.local_stack import AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 from zammad_sla_plugin.core.policy import load_policy
@@ -22,14 +18,8 @@ from zammad_sla_plugin.core.policy import load_policy
 POLICY = load_policy()
 
 
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(POLICY, tmp_path, virtual_now=utc("2026-03-10T13:00:00"), queue_options={"retry_delay": 0.05}) as running:
-        yield running
 
 
 def at(stack: LocalStack, text: str) -> None:

@@ -9,13 +9,12 @@ organization 2), 4 Emma Taylor and 5 Jacob Miller (agents).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from tests.e2e_support import shown
+from tests.e2e_support import utc, shown
 from zammad_sla_plugin.core.evidence import EVIDENCE_NOTE_SUBJECT
 from zammad_sla_plugin.demo.local_stack import CUSTOMER_ORG_ID, LocalStack
 from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy
@@ -27,14 +26,8 @@ POLICY = load_policy()
 EVIDENCE = "CRM vendor status page: API outage 09:40-11:10 local, incident #4471"
 
 
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(POLICY, tmp_path, virtual_now=utc("2026-03-10T13:00:00"), queue_options={"retry_delay": 0.05}) as running:
-        yield running
 
 
 def tags(stack: LocalStack, ticket_id: int) -> list[str]:
