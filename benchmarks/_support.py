@@ -29,9 +29,12 @@ SECRET = "bench-secret"
 LATENCY_MS = 20
 
 _TWIN_MAIN = """
-import sys, signal, threading
+import logging, sys, signal, threading
 from datetime import datetime
 from zammad_sla_plugin.twin import TwinServer
+# waitress warns "Task queue depth is N" whenever every thread is busy, which a
+# saturating benchmark does on purpose (bench_receiver does the same).
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 now = datetime.fromisoformat(sys.argv[3]) if sys.argv[3] else None
 server = TwinServer(token=sys.argv[1], threads=int(sys.argv[2]), now=now, frozen=now is not None, time_scale=0.001)
 server.start()
@@ -113,6 +116,19 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, summed over its cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb() -> float:
