@@ -24,8 +24,6 @@ workers and Redis the benchmark prints where this machine stops scaling.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import logging
 import os
 import subprocess
@@ -39,12 +37,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from _support import (
-    LATENCY_MS, REPO_ROOT, TOKEN, RedisServer, TwinProcess, chunks, cpu_seconds, machine_cpu_seconds, sizes,
+    LATENCY_MS, REPO_ROOT, TOKEN, WEBHOOK_SECRET, RedisServer, TwinProcess, cpu_seconds, machine_cpu_seconds,
+    send_events, sizes,
 )  # fmt: skip
 
 from huey.constants import EmptyData
 
-from webhooks.app import WEBHOOK_PATH, signature_for
 from webhooks.server import create_receiver_server
 from zammad_sla_plugin.local_stack import free_port
 from zammad_sla_plugin.policy import load_policy
@@ -54,9 +52,6 @@ from zammad_sla_plugin.sidecar import Sidecar
 from zammad_sla_plugin.status_store import status_store_for
 from zammad_sla_plugin.times import format_utc
 
-PAYLOAD_FILE = REPO_ROOT / "tests" / "fixtures" / "zammad" / "docs-examples" / "default_payload_admin_docs_example.json"
-SENDERS = 8
-WEBHOOK_SECRET = "bench-scaleout-webhook-secret-0123456789"  # 32+ characters: no start-up warning
 GOAL_4_OVER_1 = 3.2
 FAR_FUTURE = 4102444800.0  # 2100-01-01: held tasks are not due
 # Rescore every task in the schedule (a sorted set scored by due time) in one step.
@@ -124,41 +119,6 @@ class Run:
 
 def _kind(method: str, path: str) -> str:
     return f"{method} {path.split('/')[3]}"  # /api/v1/<resource>/...
-
-
-def send_events(port: int, ticket_ids: list[int]) -> float:
-    """Deliver one signed Zammad default payload per ticket (SENDERS keep-alive senders); seconds taken."""
-    document = json.loads(PAYLOAD_FILE.read_text())
-    bodies = []
-    for ticket_id in ticket_ids:
-        document["ticket"]["id"] = ticket_id
-        body = json.dumps(document).encode()
-        bodies.append((ticket_id, body, signature_for(WEBHOOK_SECRET.encode(), body)))
-    failures: list[str] = []
-
-    def sender(batch: list[tuple[int, bytes, str]]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for ticket_id, body, signature in batch:
-            conn.request("POST", WEBHOOK_PATH, body=body, headers={
-                "Content-Type": "application/json; charset=utf-8", "X-Hub-Signature": signature,
-                "X-Zammad-Delivery": f"bench-{ticket_id}",
-            })  # fmt: skip
-            answer = conn.getresponse()
-            answer.read()
-            if answer.status != 202:
-                failures.append(f"ticket {ticket_id}: {answer.status}")
-        conn.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=sender, args=(batch,))
-               for batch in chunks(bodies, -(-len(bodies) // SENDERS))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise SystemExit(f"the receiver refused events: {failures[:5]}")
-    return time.perf_counter() - started
 
 
 def _blocked_pops(conn: Any) -> int:
