@@ -40,13 +40,12 @@ def child(url: str, concurrency: int) -> None:
     policy = load_policy()
     make_client = client_factory(url, TOKEN)
     started = time.perf_counter()
-    with make_client() as lister:
+    with make_client() as lister, tempfile.TemporaryDirectory() as data_dir:
         ticket_ids = select_tickets(candidate_tickets(lister, policy), policy)
-    selected = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as data_dir:
+        selected = time.perf_counter() - started
         runner = Backfill(evaluator_factory(make_client, policy, lambda: NOW),
                           ProgressFile(Path(data_dir) / PROGRESS_FILENAME), concurrency=concurrency, show_progress=False)
-        summary = runner.run(ticket_ids)
+        summary = runner.run(ticket_ids, listing=lambda: candidate_tickets(lister, policy))
     print(json.dumps({"seconds": time.perf_counter() - started, "select_s": selected, "tickets": summary.evaluated,
                       "failed": len(summary.failed), "changed": summary.changed, "statuses": summary.statuses,
                       "peak_rss_mb": peak_rss_mb()}))

@@ -116,9 +116,15 @@ class TicketEvaluator:
         """Evaluate and write back; returns the instant the ticket must be checked again."""
         return self.run(ticket_id).result.next_check_at
 
-    def run(self, ticket_id: int) -> EvaluationOutcome:
-        """Evaluate one ticket and write back only the differences."""
-        ticket = self.client.get_ticket(ticket_id, expand=True)
+    def run(self, ticket_id: int, ticket: dict[str, Any] | None = None) -> EvaluationOutcome:
+        """Evaluate one ticket and write back only the differences.
+
+        `ticket` saves reading it again when the caller read it moments ago, expanded
+        (a search page with expand=true: Zammad renders both with
+        attributes_with_association_names, app/controllers/tickets_controller.rb).
+        """
+        if ticket is None:
+            ticket = self.client.get_ticket(ticket_id, expand=True)
         history = self.client.ticket_history(ticket_id)
         org_id = ticket.get("organization_id")
         organization = self.organizations.get(int(org_id)) if org_id else None
