@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol
@@ -77,23 +78,35 @@ def _same_instant(current: Any, desired: str | None) -> bool:
 
 
 class OrganizationCache:
-    """Organizations change rarely: cache them for `ttl` seconds (thread-safe)."""
+    """Organizations change rarely: cache them for `ttl` seconds (thread-safe).
 
-    def __init__(self, fetch: Callable[[int], dict[str, Any]], ttl: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._fetch, self._ttl, self._clock = fetch, ttl, clock
-        self._items: dict[int, tuple[float, dict[str, Any]]] = {}
+    At most `max_entries` are kept, the least recently used dropped first, so a helpdesk
+    with many organizations cannot grow a long-running worker's memory without bound.
+    """
+
+    def __init__(self, fetch: Callable[[int], dict[str, Any]], ttl: float = 300.0, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 1000) -> None:  # fmt: skip
+        self._fetch, self._ttl, self._clock, self._max = fetch, ttl, clock, max_entries
+        self._items: OrderedDict[int, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, org_id: int) -> dict[str, Any]:
-        """The organization, fetched at most once per `ttl`."""
+        """The organization, fetched at most once per `ttl` while it stays among the cached."""
         with self._lock:
             cached = self._items.get(org_id)
             if cached is not None and self._clock() - cached[0] < self._ttl:
+                self._items.move_to_end(org_id)
                 return cached[1]
         organization = self._fetch(org_id)
         with self._lock:
             self._items[org_id] = (self._clock(), organization)
+            self._items.move_to_end(org_id)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
         return organization
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class TicketEvaluator:
