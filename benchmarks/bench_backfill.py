@@ -7,11 +7,12 @@ For each size a fresh twin (its own process) is provisioned like `zammad-sla set
 bulk-loaded with that many open tickets created over the last 5 days (6 history rows
 each; as many again closed tickets beside them, which the selection must not cost pages
 for), then every /api/v1 call is answered 20 ms late. The backfill runs in a child process
-(the command's code path: candidate search, `Backfill` on a thread pool, progress file,
-no progress bar), first run, so every ticket gets its SLA fields written (and notes and
-tags where at risk or breached). Printed: wall time, tickets per second, Zammad calls per
-ticket, peak RSS. The peer: the same backfill one ticket at a time (concurrency 1) on
-`--baseline-size` tickets in the same run. Goal: 20k tickets in under 90 s.
+(the command's code path: candidate search, `Backfill` on a thread pool evaluating each
+ticket with the record the search listing brings, progress file, no progress bar), first
+run, so every ticket gets its SLA fields written (and notes and tags where at risk or
+breached). Printed: wall time, tickets per second, Zammad calls per ticket, peak RSS. The
+peer: the same backfill one ticket at a time (concurrency 1) on `--baseline-size` tickets
+in the same run. Goal: 20k tickets in under 90 s.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -229,6 +229,7 @@ class Backfill:
             for future in running:
                 future.cancel()
         finally:
+            remaining.close()  # stops the listing's read-ahead thread
             pool.shutdown(wait=True, cancel_futures=True)
             # Evaluations that were in flight when interrupted still count if they finished.
             for future, ticket_id in running.items():
@@ -268,7 +269,7 @@ class Backfill:
         self.progress.record(ticket_id)
 
 
-def _work(todo: list[int], listing: Listing | None) -> Iterator[Work]:
+def _work(todo: list[int], listing: Listing | None) -> Generator[Work, None, None]:
     """(ticket id, its search record or None) for every id in `todo`, each once: first those
     `listing` brings, in its order, then the rest."""
     wanted = set(todo)
