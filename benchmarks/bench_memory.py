@@ -1,6 +1,7 @@
 """Memory benchmark: RSS of `zammad-sla serve` after evaluating 10k and 100k distinct tickets.
 
-    python benchmarks/bench_memory.py [--points 10000,100000] [--threads 16] [--tracemalloc] [--quick]
+    python benchmarks/bench_memory.py [--points 10000,100000] [--threads 16] [--tracemalloc]
+                                      [--sqlite-cache-mb N] [--quick]
 
 The twin (its own process, 20 ms added per API call) is provisioned like `zammad-sla setup`
 and bulk-loaded with as many open tickets as the last point, each carrying an SLA status as
@@ -9,17 +10,20 @@ temporary data dir, `--threads` evaluation threads) starts on it; its start-up r
 pages through every open ticket and queues none (the reconcile mark is set). Then one signed
 webhook per ticket, for tickets never sent before, until each point's count of distinct
 tickets has been evaluated (counted by `tickets_by_status` on /metrics). At each point the
-process' RSS is read, and its growth per 1000 tickets between the points printed: the goal
-is under 150 MB at 100k and no growth per ticket beyond bounded caches (the peer: the same
-process at the first point).
+process' RSS is read, with the part SQLite holds (its page caches: huey opens one connection
+per thread, each caching up to 8 MB of the queue file), and the growth per 1000 tickets
+between the points printed: the goal is under 150 MB at 100k and no growth per ticket beyond
+bounded caches (the peer: the same process at the first point).
 
-`--tracemalloc` runs serve under tracemalloc (slower) and prints, for the last two points,
-the source lines whose allocations grew most: where memory goes if it grows.
+Where memory goes if it grows: `--tracemalloc` runs serve under tracemalloc (slower) and
+prints the source lines whose Python allocations grew most between the last two points;
+`--sqlite-cache-mb N` is a what-if that caps huey's SQLite page cache per connection.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -41,16 +45,30 @@ from zammad_sla_plugin.sidecar import Sidecar
 from zammad_sla_plugin.times import format_utc
 
 GOAL_MB = 150.0
-# serve under tracemalloc: SIGUSR1 dumps a snapshot to $BENCH_SNAPSHOT.<n>.
-_TRACED_SERVE = """
-import itertools, os, signal, tracemalloc
-tracemalloc.start(int(os.environ.get("BENCH_TRACE_FRAMES", "1")))
+# serve with a probe: SIGUSR1 writes $BENCH_PROBE.<n> (JSON: memory SQLite holds, e.g. page caches)
+# and, traced, a tracemalloc snapshot beside it. BENCH_SQLITE_CACHE_MB caps huey's SQLite page
+# cache per connection (a what-if: huey's default is 8 MB).
+_SERVE = """
+import ctypes, ctypes.util, itertools, json, os, signal, tracemalloc
+traced = os.environ.get("BENCH_TRACEMALLOC") == "1"
+if traced:
+    tracemalloc.start()
+if os.environ.get("BENCH_SQLITE_CACHE_MB"):
+    from huey.storage import SqliteStorage
+    defaults = list(SqliteStorage.__init__.__defaults__)
+    defaults[2] = int(os.environ["BENCH_SQLITE_CACHE_MB"])  # (name, filename, cache_mb, ...)
+    SqliteStorage.__init__.__defaults__ = tuple(defaults)
+sqlite = ctypes.CDLL(ctypes.util.find_library("sqlite3"))  # the library the sqlite3 module uses
+sqlite.sqlite3_memory_used.restype = ctypes.c_int64
 numbers = itertools.count()
-def dump(*_):
-    target = f"{os.environ['BENCH_SNAPSHOT']}.{next(numbers)}"
-    tracemalloc.take_snapshot().dump(target + ".part")
+def probe(*_):
+    target = f"{os.environ['BENCH_PROBE']}.{next(numbers)}"
+    if traced:
+        tracemalloc.take_snapshot().dump(target + ".trace")
+    with open(target + ".part", "w") as out:
+        json.dump({"sqlite_mb": sqlite.sqlite3_memory_used() / 2**20}, out)
     os.replace(target + ".part", target)  # complete when it appears
-signal.signal(signal.SIGUSR1, dump)
+signal.signal(signal.SIGUSR1, probe)
 from zammad_sla_plugin.cli import main
 main(["serve", "--log-level", "warning"], prog_name="zammad-sla")
 """
@@ -83,15 +101,40 @@ def _wait_for(url: str, tracked: int, proc: subprocess.Popen[bytes], twin: TwinP
         time.sleep(2)
 
 
-def _snapshot(proc: subprocess.Popen[bytes], path: str, number: int) -> tracemalloc.Snapshot:
-    proc.send_signal(signal.SIGUSR1)
-    target = Path(f"{path}.{number}")
-    deadline = time.monotonic() + 300
-    while not target.exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("serve did not write its tracemalloc snapshot")
+class Probe:
+    """Asks serve (SIGUSR1) for the memory SQLite holds and, traced, a tracemalloc snapshot."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], path: str, traced: bool) -> None:
+        self.proc, self.path, self.traced = proc, path, traced
+        self.count = 0
+        self.snapshots: list[tracemalloc.Snapshot] = []
+
+    def __call__(self) -> float:
+        """SQLite's memory in MB (its page caches, mostly)."""
+        target = Path(f"{self.path}.{self.count}")
+        self.count += 1
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 300
+        while not target.exists():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise SystemExit("serve did not answer the memory probe")
+            time.sleep(0.2)
+        if self.traced:
+            self.snapshots.append(tracemalloc.Snapshot.load(f"{target}.trace"))
+        return float(json.loads(target.read_text())["sqlite_mb"])
+
+
+def _wait_until_reconciled(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 900
+    while True:
+        try:
+            if _scrape(url)[1] >= 1:
+                return
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("serve did not start and reconcile")
         time.sleep(0.5)
-    return tracemalloc.Snapshot.load(str(target))
 
 
 def main() -> None:
@@ -100,13 +143,16 @@ def main() -> None:
     parser.add_argument("--points", default="10000,100000", help="distinct tickets evaluated at each reading")
     parser.add_argument("--threads", type=int, default=16, help="ZAMMAD_SLA_WORKERS of serve")
     parser.add_argument("--tracemalloc", action="store_true", help="trace serve's allocations (slower)")
+    parser.add_argument("--sqlite-cache-mb", type=int, metavar="N",
+                        help="what-if: cap huey's SQLite page cache at N MB per connection (huey's default: 8)")
     parser.add_argument("--quick", action="store_true", help="points 2000,20000")
     args = parser.parse_args()
     points = sizes("2000,20000") if args.quick else sizes(args.points)
     policy = load_policy()
     print(f"RSS of `zammad-sla serve` ({args.threads} evaluation threads, SQLite queue) after evaluating N distinct "
           f"tickets, one webhook each; twin in its own process with {points[-1]} open tickets, {LATENCY_MS} ms "
-          f"added per API call{'; under tracemalloc' if args.tracemalloc else ''}")
+          f"added per API call{'; under tracemalloc' if args.tracemalloc else ''}"
+          f"{f'; huey SQLite page cache capped at {args.sqlite_cache_mb} MB per connection' if args.sqlite_cache_mb else ''}")
     with TwinProcess() as twin, tempfile.TemporaryDirectory() as data_dir:
         twin.provision()
         loaded = twin.bulk(tickets=points[-1], closed_fraction=0.0, days=5, history_entries=6, seed=7,
@@ -119,31 +165,18 @@ def main() -> None:
         hub.storage.close()
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        snapshot_path = str(Path(data_dir) / "trace")
         env = {**os.environ, "ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN, "ZAMMAD_SLA_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "ZAMMAD_SLA_DATA_DIR": data_dir, "ZAMMAD_SLA_LISTEN": f"127.0.0.1:{port}",
-               "ZAMMAD_SLA_WORKERS": str(args.threads), "BENCH_SNAPSHOT": snapshot_path,
+               "ZAMMAD_SLA_WORKERS": str(args.threads), "BENCH_PROBE": str(Path(data_dir) / "probe"),
+               "BENCH_TRACEMALLOC": "1" if args.tracemalloc else "", "BENCH_SQLITE_CACHE_MB": str(args.sqlite_cache_mb or ""),
                "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-        command = ([sys.executable, "-c", _TRACED_SERVE] if args.tracemalloc
-                   else [sys.executable, "-m", "zammad_sla_plugin.cli", "serve", "--log-level", "warning"])
-        proc = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
-        readings: list[tuple[int, float, float, float]] = []
-        snapshots: list[tracemalloc.Snapshot] = []
+        proc = subprocess.Popen([sys.executable, "-c", _SERVE], env=env, cwd=REPO_ROOT)
+        probe = Probe(proc, env["BENCH_PROBE"], args.tracemalloc)
+        readings: list[tuple[int, float]] = []
         try:
-            deadline = time.monotonic() + 600
-            while True:
-                try:
-                    if _scrape(url)[1] >= 1:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("serve did not start and reconcile")
-                time.sleep(0.5)
+            _wait_until_reconciled(url, proc)
             print(f"  after start and the start-up reconcile over {len(ticket_ids)} open tickets: "
-                  f"RSS {rss_mb(proc.pid):6.1f} MB")
-            if args.tracemalloc:
-                snapshots.append(_snapshot(proc, snapshot_path, 0))
+                  f"RSS {rss_mb(proc.pid):6.1f} MB, of which SQLite {probe():5.1f} MB")
             sent = 0
             started = time.perf_counter()
             for point in points:
@@ -151,23 +184,21 @@ def main() -> None:
                 sent = point
                 _wait_for(url, point, proc, twin, timeout=7200)
                 elapsed = time.perf_counter() - started
-                readings.append((point, rss_mb(proc.pid), _peak_mb(proc.pid), elapsed))
-                print(f"  {point:>7} distinct tickets evaluated: RSS {readings[-1][1]:6.1f} MB "
-                      f"(peak {readings[-1][2]:6.1f} MB) | {elapsed:6.0f} s since the first event, "
-                      f"{point / elapsed:5.1f} tickets/s")
-                if args.tracemalloc:
-                    snapshots.append(_snapshot(proc, snapshot_path, len(snapshots)))
+                readings.append((point, rss_mb(proc.pid)))
+                print(f"  {point:>7} distinct tickets evaluated: RSS {readings[-1][1]:6.1f} MB, of which SQLite "
+                      f"{probe():5.1f} MB (peak RSS {_peak_mb(proc.pid):6.1f} MB) | {elapsed:6.0f} s since the first "
+                      f"event, {point / elapsed:5.1f} tickets/s")
         finally:
             proc.terminate()
             proc.wait(120)
-    (n0, rss0, _, _), (n1, rss1, _, _) = readings[0], readings[-1]
+    (n0, rss0), (n1, rss1) = readings[0], readings[-1]
     growth = (rss1 - rss0) / ((n1 - n0) / 1000) if n1 > n0 else float("nan")
     print(f"RSS growth {n0} -> {n1} tickets: {rss1 - rss0:+.1f} MB, {growth:+.3f} MB per 1000 tickets; "
           f"{n1} tickets at {rss1 / rss0:.2f}x the RSS at {n0}")
     print(f"goal (< {GOAL_MB:.0f} MB at {n1}): {'met' if rss1 < GOAL_MB else 'NOT met'}")
-    if len(snapshots) >= 2:
-        print(f"tracemalloc: allocations grown most from the {n0}-ticket point to the {n1}-ticket point:")
-        for stat in snapshots[-1].compare_to(snapshots[-2], "lineno")[:15]:
+    if len(probe.snapshots) >= 2:
+        print(f"tracemalloc: Python allocations grown most from the {n0}-ticket point to the {n1}-ticket point:")
+        for stat in probe.snapshots[-1].compare_to(probe.snapshots[-2], "lineno")[:15]:
             print(f"  {stat}")
 
 
