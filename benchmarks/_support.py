@@ -111,10 +111,19 @@ class TwinProcess:
         from zammad_sla_plugin.provision import ApplyContext, apply_plan, plan_setup
         from zammad_sla_plugin.zammad import ZammadClient
 
-        with ZammadClient(self.url, TOKEN) as admin:
+        with ZammadClient(self.url, TOKEN) as admin, ZammadClient(self.url, TOKEN, retries=0, timeout=(1, 2)) as probe:
+
+            def alive() -> bool:  # the twin restarts after migrations, as Zammad does
+                try:
+                    probe.me()
+                except Exception:
+                    return False
+                return True
+
             plan = plan_setup(admin, load_policy(), webhook_url=f"http://127.0.0.1:{free_port()}/webhooks/zammad",
                               secret=SECRET)
-            apply_plan(plan, ApplyContext(client=admin, echo=lambda line: None, poll_interval=0.05))
+            apply_plan(plan, ApplyContext(client=admin, echo=lambda line: None, poll_interval=0.02,
+                                          migration_timeout=60, restart_grace=5, alive=alive))
 
 
 def rss_mb(pid: int) -> float:
