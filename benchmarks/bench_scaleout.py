@@ -167,46 +167,52 @@ def one_run(workers: int, threads: int, events: int) -> Run:
         server = create_receiver_server(receiver.receiver(), "127.0.0.1", 0)
         threading.Thread(target=server.run, name="receiver", daemon=True).start()
         try:
-            receive_s = send_events(int(server.effective_port), ticket_ids)
+            return _drain(workers, threads, events, ticket_ids, twin, receiver, server, environment)
         finally:
-            server.close()
-        storage: Any = receiver.huey.storage
-        rescore = storage.conn.register_script(_RESCORE_LUA)
-        held = int(rescore(keys=[storage.schedule_key], args=[FAR_FUTURE]))
-        if held != events:
-            raise SystemExit(f"expected {events} queued evaluations, found {held}")
-        # The workers' start-up reconcile must find nothing to do: every ticket has a status
-        # and none was updated since this mark.
-        receiver.huey.put(Sidecar.RECONCILE_MARK, format_utc(datetime.now(timezone.utc) + timedelta(minutes=1)))
-        mark = receiver.huey.get(Sidecar.RECONCILE_MARK, peek=True)
-        env = {**os.environ, **environment,
-               "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs = [subprocess.Popen([sys.executable, "-m", "zammad_sla_plugin.cli", "worker", "--log-level", "error"],
-                                  env=env, cwd=REPO_ROOT) for _ in range(workers)]
-        try:
-            _wait(lambda: _reconcile_settled(receiver, mark), 120, "the start-up reconciles", interval=0.2)
-            _wait(lambda: _blocked_pops(storage.conn) >= workers * threads, 120, "idle workers")
-            store = status_store_for(receiver.huey)
-            twin.clear_log()
-            pids = {"twin": twin.pid, "redis": _redis_pid(storage.conn), "this process (receiver idle)": os.getpid()}
-            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            workers_before = [cpu_seconds(p.pid) for p in procs]
-            machine_before = machine_cpu_seconds()
-            storage.conn.config_resetstat()
-            started = time.perf_counter()
-            rescore(keys=[storage.schedule_key], args=[0])
-            _wait(lambda: sum(store.counts().values()) >= events, 1800, "the evaluations")
-            seconds = time.perf_counter() - started
-            stats = storage.conn.info("commandstats")
-            machine_after = machine_cpu_seconds()
-            cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
-            worker_cpu = [cpu_seconds(p.pid) - b for p, b in zip(procs, workers_before)]
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(60)
-        calls = Counter(_kind(c["method"], c["path"]) for c in twin.calls_since(0))
+            server.close()  # idle long since: no handler thread is still answering
+
+
+def _drain(workers: int, threads: int, events: int, ticket_ids: list[int], twin: TwinProcess, receiver: Sidecar,
+           server: Any, environment: dict[str, str]) -> Run:
+    """Send the events, hold them, start the workers, release, time the drain."""
+    receive_s = send_events(int(server.effective_port), ticket_ids)
+    storage: Any = receiver.huey.storage
+    rescore = storage.conn.register_script(_RESCORE_LUA)
+    held = int(rescore(keys=[storage.schedule_key], args=[FAR_FUTURE]))
+    if held != events:
+        raise SystemExit(f"expected {events} queued evaluations, found {held}")
+    # The workers' start-up reconcile must find nothing to do: every ticket has a status
+    # and none was updated since this mark.
+    receiver.huey.put(Sidecar.RECONCILE_MARK, format_utc(datetime.now(timezone.utc) + timedelta(minutes=1)))
+    mark = receiver.huey.get(Sidecar.RECONCILE_MARK, peek=True)
+    env = {**os.environ, **environment,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, "-m", "zammad_sla_plugin.cli", "worker", "--log-level", "error"],
+                              env=env, cwd=REPO_ROOT) for _ in range(workers)]
+    try:
+        _wait(lambda: _reconcile_settled(receiver, mark), 120, "the start-up reconciles", interval=0.2)
+        _wait(lambda: _blocked_pops(storage.conn) >= workers * threads, 120, "idle workers")
+        store = status_store_for(receiver.huey)
+        twin.clear_log()
+        pids = {"twin": twin.pid, "redis": _redis_pid(storage.conn), "this process (receiver idle)": os.getpid()}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        workers_before = [cpu_seconds(p.pid) for p in procs]
+        machine_before = machine_cpu_seconds()
+        storage.conn.config_resetstat()
+        started = time.perf_counter()
+        rescore(keys=[storage.schedule_key], args=[0])
+        _wait(lambda: sum(store.counts().values()) >= events, 1800, "the evaluations")
+        seconds = time.perf_counter() - started
+        stats = storage.conn.info("commandstats")
+        machine_after = machine_cpu_seconds()
+        cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        worker_cpu = [cpu_seconds(p.pid) - b for p, b in zip(procs, workers_before)]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+    calls = Counter(_kind(c["method"], c["path"]) for c in twin.calls_since(0))
     cpu["workers"] = sum(worker_cpu)
     return Run(
         workers=workers, threads=threads, events=events, seconds=seconds, calls=calls,
