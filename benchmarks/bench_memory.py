@@ -1,13 +1,14 @@
 """Memory benchmark: RSS of `zammad-sla serve` after evaluating 10k and 100k distinct tickets.
 
     python benchmarks/bench_memory.py [--points 10000,40000,70000,100000] [--threads 16] [--tracemalloc]
-                                      [--sqlite-cache-mb N] [--quick]
+                                      [--quick]
 
 The twin (its own process, 20 ms added per API call) is provisioned like `zammad-sla setup`
 and bulk-loaded with as many open tickets as the last point, each carrying an SLA status as
 after a backfill. `zammad-sla serve` (receiver + worker in one process, SQLite queue in a
 temporary data dir, `--threads` evaluation threads) starts on it; its start-up reconcile
-pages through every open ticket and queues none (the reconcile mark is set). Then one signed
+pages through every open ticket and queues none (the reconcile mark is set); its periodic
+reconcile (every 10 minutes, the default) runs during long runs. Then one signed
 webhook per ticket, for tickets never sent before, until each point's count of distinct
 tickets has been evaluated (counted by `tickets_by_status` on /metrics). At each point the
 process' RSS is read, with the part SQLite holds (its page caches: huey opens one connection
@@ -16,8 +17,7 @@ between the points printed: the goal is under 150 MB at 100k and no growth per t
 bounded caches (the peer: the same process at the first point).
 
 Where memory goes if it grows: `--tracemalloc` runs serve under tracemalloc (slower) and
-prints the source lines whose Python allocations grew most between the last two points;
-`--sqlite-cache-mb N` is a what-if that caps huey's SQLite page cache per connection.
+prints the source lines whose Python allocations grew most between the last two points.
 """
 
 from __future__ import annotations
@@ -46,18 +46,12 @@ from zammad_sla_plugin.times import format_utc
 
 GOAL_MB = 150.0
 # serve with a probe: SIGUSR1 writes $BENCH_PROBE.<n> (JSON: memory SQLite holds, e.g. page caches)
-# and, traced, a tracemalloc snapshot beside it. BENCH_SQLITE_CACHE_MB caps huey's SQLite page
-# cache per connection (a what-if: huey's default is 8 MB).
+# and, traced, a tracemalloc snapshot beside it.
 _SERVE = """
 import ctypes, ctypes.util, itertools, json, os, signal, tracemalloc
 traced = os.environ.get("BENCH_TRACEMALLOC") == "1"
 if traced:
     tracemalloc.start()
-if os.environ.get("BENCH_SQLITE_CACHE_MB"):
-    from huey.storage import SqliteStorage
-    defaults = list(SqliteStorage.__init__.__defaults__)
-    defaults[2] = int(os.environ["BENCH_SQLITE_CACHE_MB"])  # (name, filename, cache_mb, ...)
-    SqliteStorage.__init__.__defaults__ = tuple(defaults)
 sqlite = ctypes.CDLL(ctypes.util.find_library("sqlite3"))  # the library the sqlite3 module uses
 sqlite.sqlite3_memory_used.restype = ctypes.c_int64
 numbers = itertools.count()
@@ -144,16 +138,13 @@ def main() -> None:
                         help="distinct tickets evaluated at each reading")
     parser.add_argument("--threads", type=int, default=16, help="ZAMMAD_SLA_WORKERS of serve")
     parser.add_argument("--tracemalloc", action="store_true", help="trace serve's allocations (slower)")
-    parser.add_argument("--sqlite-cache-mb", type=int, metavar="N",
-                        help="what-if: cap huey's SQLite page cache at N MB per connection (huey's default: 8)")
     parser.add_argument("--quick", action="store_true", help="points 2000,20000")
     args = parser.parse_args()
     points = sizes("2000,20000") if args.quick else sizes(args.points)
     policy = load_policy()
     print(f"RSS of `zammad-sla serve` ({args.threads} evaluation threads, SQLite queue) after evaluating N distinct "
           f"tickets, one webhook each; twin in its own process with {points[-1]} open tickets, {LATENCY_MS} ms "
-          f"added per API call{'; under tracemalloc' if args.tracemalloc else ''}"
-          f"{f'; huey SQLite page cache capped at {args.sqlite_cache_mb} MB per connection' if args.sqlite_cache_mb else ''}")
+          f"added per API call{'; under tracemalloc' if args.tracemalloc else ''}")
     with TwinProcess() as twin, tempfile.TemporaryDirectory() as data_dir:
         twin.provision()
         loaded = twin.bulk(tickets=points[-1], closed_fraction=0.0, days=5, history_entries=6, seed=7,
@@ -169,7 +160,7 @@ def main() -> None:
         env = {**os.environ, "ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN, "ZAMMAD_SLA_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "ZAMMAD_SLA_DATA_DIR": data_dir, "ZAMMAD_SLA_LISTEN": f"127.0.0.1:{port}",
                "ZAMMAD_SLA_WORKERS": str(args.threads), "BENCH_PROBE": str(Path(data_dir) / "probe"),
-               "BENCH_TRACEMALLOC": "1" if args.tracemalloc else "", "BENCH_SQLITE_CACHE_MB": str(args.sqlite_cache_mb or ""),
+               "BENCH_TRACEMALLOC": "1" if args.tracemalloc else "",
                "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
         proc = subprocess.Popen([sys.executable, "-c", _SERVE], env=env, cwd=REPO_ROOT)
         probe = Probe(proc, env["BENCH_PROBE"], args.tracemalloc)

@@ -110,7 +110,7 @@ class Run:
     def others(self) -> float:
         """CPU of everything else on the machine while draining, in % of one core."""
         ours = sum(v for k, v in self.cpu.items() if k != "workers") + sum(self.worker_cpu)
-        return 100 * (self.machine_busy - ours) / self.seconds
+        return max(0.0, 100 * (self.machine_busy - ours) / self.seconds)  # both read in clock ticks: no negatives
 
     def utilisation(self, name: str) -> float:
         """`name`'s CPU while draining, in % of one core."""
