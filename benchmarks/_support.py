@@ -1,17 +1,20 @@
 """Shared pieces of the scale benchmarks: the twin in its own process, bulk loading over
 `/_twin/bulk`, provisioning like `zammad-sla setup`, a private redis-server, RSS readings.
 
+Webhook events are sent like Zammad sends them (`send_events`: the default payload, signed).
 The twin runs in a separate process so its request handling does not share a GIL with the
 code being measured (in production Zammad is another machine).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -22,16 +25,23 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without install
 
+from webhooks.app import WEBHOOK_PATH, signature_for  # noqa: E402
 from zammad_sla_plugin.demo.local_stack import free_port  # noqa: E402
 
 TOKEN = "bench-token"
 SECRET = "bench-secret"
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789abcdef"  # 32+ characters: no start-up warning
+PAYLOAD_FILE = REPO_ROOT / "tests" / "fixtures" / "zammad" / "docs-examples" / "default_payload_admin_docs_example.json"
+SENDERS = 8
 LATENCY_MS = 20
 
 _TWIN_MAIN = """
-import sys, signal, threading
+import logging, sys, signal, threading
 from datetime import datetime
 from zammad_sla_plugin.twin import TwinServer
+# waitress warns "Task queue depth is N" whenever every thread is busy, which a
+# saturating benchmark does on purpose (bench_receiver does the same).
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 now = datetime.fromisoformat(sys.argv[3]) if sys.argv[3] else None
 server = TwinServer(token=sys.argv[1], threads=int(sys.argv[2]), now=now, frozen=now is not None, time_scale=0.001)
 server.start()
@@ -101,10 +111,19 @@ class TwinProcess:
         from zammad_sla_plugin.admin.provision import ApplyContext, apply_plan, plan_setup
         from zammad_sla_plugin.zammad import ZammadClient
 
-        with ZammadClient(self.url, TOKEN) as admin:
+        with ZammadClient(self.url, TOKEN) as admin, ZammadClient(self.url, TOKEN, retries=0, timeout=(1, 2)) as probe:
+
+            def alive() -> bool:  # the twin restarts after migrations, as Zammad does
+                try:
+                    probe.me()
+                except Exception:
+                    return False
+                return True
+
             plan = plan_setup(admin, load_policy(), webhook_url=f"http://127.0.0.1:{free_port()}/webhooks/zammad",
                               secret=SECRET)
-            apply_plan(plan, ApplyContext(client=admin, echo=lambda line: None, poll_interval=0.05))
+            apply_plan(plan, ApplyContext(client=admin, echo=lambda line: None, poll_interval=0.02,
+                                          migration_timeout=60, restart_grace=5, alive=alive))
 
 
 def rss_mb(pid: int) -> float:
@@ -113,6 +132,19 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, summed over its cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb() -> float:
@@ -170,3 +202,37 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     """Consecutive slices of `size`."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def send_events(port: int, ticket_ids: list[int], secret: str = WEBHOOK_SECRET) -> float:
+    """Deliver one signed Zammad default payload per ticket to the receiver on `port`
+    (SENDERS keep-alive senders, each building its bodies as it goes); seconds taken."""
+    template = json.loads(PAYLOAD_FILE.read_text())
+    failures: list[str] = []
+
+    def sender(batch: list[int]) -> None:
+        document = json.loads(json.dumps(template))  # each sender edits its own copy
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for ticket_id in batch:
+            document["ticket"]["id"] = ticket_id
+            body = json.dumps(document).encode()
+            conn.request("POST", WEBHOOK_PATH, body=body, headers={
+                "Content-Type": "application/json; charset=utf-8", "X-Zammad-Delivery": f"bench-{ticket_id}",
+                "X-Hub-Signature": signature_for(secret.encode(), body),
+            })  # fmt: skip
+            answer = conn.getresponse()
+            answer.read()
+            if answer.status != 202:
+                failures.append(f"ticket {ticket_id}: {answer.status}")
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=sender, args=(batch,))
+               for batch in chunks(ticket_ids, -(-len(ticket_ids) // SENDERS))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"the receiver refused {len(failures)} event(s): {failures[:5]}")
+    return time.perf_counter() - started

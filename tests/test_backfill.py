@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -19,7 +19,7 @@ from zammad_sla_plugin.core.policy import load_policy
 from zammad_sla_plugin.twin import TwinServer
 from tests.admin_support import TOKEN, api
 from zammad_sla_plugin.runtime.worker import EvaluationOutcome, TicketEvaluator
-from zammad_sla_plugin.zammad import ZammadClient
+from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
 POLICY = load_policy()
 
@@ -92,9 +92,11 @@ def test_backfill_evaluates_open_tickets_then_changes_nothing(twin: TwinServer, 
     assert "evaluated 5: 0 changed, 5 unchanged, 0 failed" in second.output
     assert "statuses: on_track 5" in second.output
     calls = requested(twin, start)
-    # Searches (read-only POSTs) select the open tickets; nothing is written, nothing listed.
-    assert [r for r in calls if not r.startswith("GET ")] == ["POST /api/v1/tickets/search"]
-    assert "GET /api/v1/tickets" not in calls
+    # Searches (read-only POSTs) select the open tickets, then list them again for their records:
+    # nothing is written, no ticket read one by one, one history read per ticket.
+    assert [r for r in calls if not r.startswith("GET ")] == ["POST /api/v1/tickets/search"] * 2
+    assert not [r for r in calls if r.startswith("GET /api/v1/tickets")]
+    assert sorted(r for r in calls if "ticket_history" in r) == sorted(f"GET /api/v1/ticket_history/{t}" for t in open_ids)
 
 
 def test_closed_since_adds_recently_closed_tickets(twin: TwinServer, env: dict[str, str | None]) -> None:
@@ -112,10 +114,10 @@ class _Interrupting(TicketEvaluator):
 
     stop_at = -1
 
-    def run(self, ticket_id: int) -> EvaluationOutcome:
+    def run(self, ticket_id: int, ticket: dict[str, Any] | None = None) -> EvaluationOutcome:
         if ticket_id == self.stop_at:
             raise KeyboardInterrupt
-        return super().run(ticket_id)
+        return super().run(ticket_id, ticket)
 
 
 def test_interrupted_run_resumes_and_skips_done_tickets(twin: TwinServer, tmp_path: Path) -> None:
@@ -155,6 +157,30 @@ def test_failures_are_reported_and_retried_on_the_next_run(twin: TwinServer, env
     assert "evaluated 1: 1 changed" in retried.output
     restarted = run(env, "--restart")
     assert "evaluated 5: 0 changed, 5 unchanged" in restarted.output
+
+
+def test_tickets_the_listing_misses_are_read_by_id(twin: TwinServer, tmp_path: Path) -> None:
+    open_ids, _ = make_tickets(twin)
+    now = lambda: datetime.now(timezone.utc)  # noqa: E731
+    with ZammadClient(twin.url, TOKEN) as lister:
+        records = {t: lister.get_ticket(t, expand=True) for t in open_ids}
+
+    def skips_one() -> Iterator[dict[str, Any]]:  # as offset paging does when an earlier ticket leaves
+        yield from (records[t] for t in open_ids if t != open_ids[1])
+
+    def fails_midway() -> Iterator[dict[str, Any]]:
+        yield records[open_ids[0]]
+        raise ZammadError("search failed", status=502, method="POST", path="tickets/search")
+
+    for listing, read_by_id in ((skips_one, {open_ids[1]}), (fails_midway, set(open_ids[1:]))):
+        start = cursor(twin)
+        summary = Backfill(lambda: TicketEvaluator(ZammadClient(twin.url, TOKEN), POLICY, now),
+                           ProgressFile(tmp_path / PROGRESS_FILENAME), concurrency=2,
+                           show_progress=False).run(open_ids, restart=True, listing=listing)  # fmt: skip
+        assert (summary.evaluated, summary.failed) == (5, {})
+        calls = requested(twin, start)
+        assert {int(r.split("/")[-1]) for r in calls if r.startswith("GET /api/v1/tickets/")} == read_by_id
+        assert len([r for r in calls if "ticket_history" in r]) == 5
 
 
 def test_select_tickets() -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zammad_sla_plugin.report.collect import iter_records
+from zammad_sla_plugin.report.collect import READ_AHEAD, iter_records
 from zammad_sla_plugin.report.outcome import ReportPeriod
 
 PERIOD = ReportPeriod(date(2026, 3, 1), date(2026, 4, 1), ZoneInfo("America/Argentina/Buenos_Aires"))
@@ -71,15 +71,15 @@ class FakeSource:
 
 
 def test_streams_with_bounded_work_in_flight_one_source_per_thread() -> None:
-    zammad = FakeZammad(200)
+    zammad = FakeZammad(1000)
     main = zammad.source()
     seen = []
     for record in iter_records(main, PERIOD, make_source=zammad.source, concurrency=3, progress=False):
-        # Never more than 2 x concurrency tickets between the search and the caller.
-        assert zammad.yielded - len(seen) <= 2 * 3 + 1
+        # Never more than the read-ahead plus 2 x concurrency tickets between the search and the caller.
+        assert zammad.yielded - len(seen) <= READ_AHEAD + 2 * 3 + 2
         assert record.history["ticket_id"] == record.ticket["id"]
         seen.append(record.ticket["id"])
-    assert sorted(seen) == list(range(1, 201))
+    assert sorted(seen) == list(range(1, 1001))
     assert zammad.max_in_flight <= 3
     workers = [s for s in zammad.sources[1:] if s.threads]
     assert 1 <= len(workers) <= 3

@@ -126,3 +126,16 @@ def test_bulk_endpoint(twin: TwinServer, client: ZammadClient) -> None:
         assert refused.status_code == 422, bad
         assert refused.json()["error"]
     assert len(twin.state.tables["tickets"]) == 30
+
+
+def test_bulk_ticket_fields_fill_custom_attributes(twin: TwinServer, client: ZammadClient) -> None:
+    twin.state.custom_columns["Ticket"].append("sla_status")  # as the migrations add a provisioned attribute
+    loaded = bulk_load(twin.state, BulkSpec(tickets=3, ticket_fields={"sla_status": "on_track"}))
+    assert {client.get_ticket(t)["sla_status"] for t in loaded} == {"on_track"}
+    with pytest.raises(ValueError, match="colour"):
+        bulk_load(twin.state, BulkSpec(tickets=3, ticket_fields={"colour": "red"}))
+    refused = requests.post(f"{twin.url}/_twin/bulk", json={"tickets": 2, "ticket_fields": {"colour": "red"}}, timeout=10)
+    assert refused.status_code == 422 and "colour" in refused.json()["error"]
+    refused = requests.post(f"{twin.url}/_twin/bulk", json={"tickets": 2, "ticket_fields": "red"}, timeout=10)
+    assert refused.status_code == 422
+    assert len(twin.state.tables["tickets"]) == 3

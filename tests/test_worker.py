@@ -11,7 +11,7 @@ import responses
 
 from tests.sla_builders import history, owner_change, ticket
 from zammad_sla_plugin.core.policy import load_policy
-from zammad_sla_plugin.runtime.worker import TicketEvaluator, tags_from_history
+from zammad_sla_plugin.runtime.worker import OrganizationCache, TicketEvaluator, tags_from_history
 from zammad_sla_plugin.zammad import ZammadClient
 
 URL = "http://zammad.test"
@@ -144,6 +144,33 @@ def test_organization_is_cached() -> None:
         evaluator.run(42)
         org_calls = [c for c in mock.calls if "/organizations/" in c.request.url]
     assert len(org_calls) == 1
+
+
+def test_organization_cache_is_bounded_least_recently_used_first() -> None:
+    fetched: list[int] = []
+
+    def fetch(org_id: int) -> dict[str, Any]:
+        fetched.append(org_id)
+        return {"id": org_id}
+
+    cache = OrganizationCache(fetch, max_entries=2)
+    for org_id in (1, 2, 1, 3):  # 2 is the least recently used when 3 arrives
+        cache.get(org_id)
+    assert len(cache) == 2
+    assert cache.get(1) == {"id": 1} and cache.get(2) == {"id": 2}
+    assert fetched == [1, 2, 3, 2]
+
+
+def test_a_ticket_read_by_the_caller_is_not_read_again() -> None:
+    current = {"sla_first_response_due_at": "2026-03-10T15:00:00Z",
+               "sla_resolution_due_at": "2026-03-10T21:00:00Z", "sla_status": "on_track"}  # fmt: skip
+    record = ticket("2026-03-10T13:00:00Z", **current)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve(mock, record, history())
+        outcome = make_evaluator("2026-03-10T13:30:00Z").run(42, record)
+        reads = [c.request.url for c in mock.calls if c.request.method == "GET"]
+    assert outcome.result.status == "on_track" and writes(mock) == []
+    assert not [url for url in reads if "/tickets/42" in url] and any("/ticket_history/42" in url for url in reads)
 
 
 @pytest.mark.parametrize(

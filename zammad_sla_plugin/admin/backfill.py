@@ -1,8 +1,11 @@
 """`zammad-sla backfill`: evaluate existing tickets through the worker's own path.
 
 Tickets are selected once (every open ticket, plus closed ones since a date on request,
-found by two condition searches), then evaluated by `TicketEvaluator.run` on a bounded thread pool: one `ZammadClient` and
-evaluator per thread, since a requests session must not be shared across threads.
+found by two condition searches), then evaluated by `TicketEvaluator.run` on a bounded thread
+pool: one `ZammadClient` and evaluator per thread, since a requests session must not be
+shared across threads. Given the listing again, `Backfill.run` pages through it while
+evaluating and hands each ticket's search record to its evaluation, which then does not
+read the ticket again: 2 reads per ticket become 1 read plus a share of a search page.
 
 Resuming: every finished ticket id is appended (and flushed) to a progress file in the
 data dir as soon as it is done, so an interrupted run (Ctrl-C, crash, kill) continues
@@ -13,8 +16,9 @@ with no failures removes the file: the next backfill starts from scratch.
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +28,7 @@ from typing import Any
 from tqdm import tqdm
 
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.zammad.read_ahead import read_ahead
 from zammad_sla_plugin.core.times import format_utc, parse_time
 from zammad_sla_plugin.runtime.worker import EvaluationOutcome, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
@@ -33,7 +38,11 @@ SEARCH_PAGE_SIZE = 200  # Zammad's maximum per_page
 DEFAULT_CONCURRENCY = 10
 MAX_CONCURRENCY = 32
 
+log = logging.getLogger(__name__)
+
 EvaluatorFactory = Callable[[], TicketEvaluator]
+Listing = Callable[[], Iterable[dict[str, Any]]]
+Work = tuple[int, "dict[str, Any] | None"]
 
 
 @dataclass
@@ -182,11 +191,21 @@ class Backfill:
                 self._evaluators.append(evaluator)
         return evaluator
 
-    def _evaluate(self, ticket_id: int) -> EvaluationOutcome:
-        return self._evaluator().run(ticket_id)
+    def _evaluate(self, ticket_id: int, ticket: dict[str, Any] | None) -> EvaluationOutcome:
+        evaluator = self._evaluator()
+        return evaluator.run(ticket_id) if ticket is None else evaluator.run(ticket_id, ticket)
 
-    def run(self, ticket_ids: list[int], *, restart: bool = False) -> BackfillSummary:
-        """Evaluate `ticket_ids`, skipping those an earlier run finished (unless `restart`)."""
+    def run(self, ticket_ids: list[int], *, restart: bool = False, listing: Listing | None = None) -> BackfillSummary:
+        """Evaluate `ticket_ids`, skipping those an earlier run finished (unless `restart`).
+
+        `listing` lists the tickets again, expanded (the selection's searches): each
+        ticket is then evaluated with the record its search page brought instead of
+        being read again. The page is read just before its tickets are evaluated (at
+        most 2 x concurrency are queued), so a record is seconds old at most, about as
+        fresh as a read; a change in between also sends the running sidecar a webhook.
+        Selected tickets the listing does not bring (offset paging skips one when an
+        earlier ticket leaves the result; a failed page) are read by id afterwards.
+        """
         if restart:
             self.progress.clear()
         done = self.progress.done()
@@ -194,7 +213,7 @@ class Backfill:
         summary = BackfillSummary(selected=len(ticket_ids), skipped_done=len(ticket_ids) - len(todo))
         bar = tqdm(total=len(todo), unit="ticket", desc="backfill", disable=not self.show_progress, leave=True)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="backfill")
-        remaining = iter(todo)
+        remaining = _work(todo, listing)
         running: dict[Future[EvaluationOutcome], int] = {}
         try:
             # Keep at most 2x concurrency submitted: an interrupt then has little to cancel.
@@ -210,6 +229,7 @@ class Backfill:
             for future in running:
                 future.cancel()
         finally:
+            remaining.close()  # stops the listing's read-ahead thread
             pool.shutdown(wait=True, cancel_futures=True)
             # Evaluations that were in flight when interrupted still count if they finished.
             for future, ticket_id in running.items():
@@ -222,12 +242,13 @@ class Backfill:
             self.progress.clear()
         return summary
 
-    def _top_up(self, pool: ThreadPoolExecutor, remaining: Any, running: dict[Future[EvaluationOutcome], int]) -> None:
+    def _top_up(self, pool: ThreadPoolExecutor, remaining: Iterator[Work],
+                running: dict[Future[EvaluationOutcome], int]) -> None:
         while len(running) < 2 * self.concurrency:
-            ticket_id = next(remaining, None)
-            if ticket_id is None:
+            work = next(remaining, None)
+            if work is None:
                 return
-            running[pool.submit(self._evaluate, ticket_id)] = ticket_id
+            running[pool.submit(self._evaluate, *work)] = work[0]
 
     def _harvest(self, future: Future[EvaluationOutcome], ticket_id: int, summary: BackfillSummary) -> None:
         error = future.exception()
@@ -246,6 +267,25 @@ class Backfill:
         status = outcome.result.status
         summary.statuses[status] = summary.statuses.get(status, 0) + 1
         self.progress.record(ticket_id)
+
+
+def _work(todo: list[int], listing: Listing | None) -> Generator[Work, None, None]:
+    """(ticket id, its search record or None) for every id in `todo`, each once: first those
+    `listing` brings, in its order, then the rest."""
+    wanted = set(todo)
+    if listing is not None:
+        try:
+            # Pages are read ahead in their own thread, so the pool never waits for one.
+            for ticket in read_ahead(listing(), 2 * SEARCH_PAGE_SIZE, name="backfill-search"):
+                ticket_id = int(ticket["id"])
+                if ticket_id in wanted:
+                    wanted.discard(ticket_id)
+                    yield ticket_id, ticket
+        except ZammadError as error:
+            log.warning("backfill: listing the tickets failed (%s); reading the rest one by one", error)
+    for ticket_id in todo:
+        if ticket_id in wanted:
+            yield ticket_id, None
 
 
 def client_factory(url: str, token: str, **options: Any) -> Callable[[], ZammadClient]:

@@ -239,18 +239,19 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     settings = settings_or_exit(require_zammad=True)
     assert settings.zammad_url and settings.zammad_token is not None
     make_client = client_factory(settings.zammad_url, settings.zammad_token.reveal())
-    try:
-        with make_client() as lister:
+    with make_client() as lister:
+        try:
             ticket_ids = select_tickets(candidate_tickets(lister, policy, since), policy, since)
-    except ZammadError as error:
-        _fail(f"backfill: cannot list tickets: {error}")
-    runner = Backfill(
-        evaluator_factory(make_client, policy, utc_now),
-        ProgressFile(settings.data_dir / PROGRESS_FILENAME),
-        concurrency=concurrency,
-        show_progress=not no_progress,
-    )
-    summary = runner.run(ticket_ids, restart=restart)
+        except ZammadError as error:
+            _fail(f"backfill: cannot list tickets: {error}")
+        runner = Backfill(
+            evaluator_factory(make_client, policy, utc_now),
+            ProgressFile(settings.data_dir / PROGRESS_FILENAME),
+            concurrency=concurrency,
+            show_progress=not no_progress,
+        )
+        # Listed again while evaluating: each ticket is evaluated with its search record.
+        summary = runner.run(ticket_ids, restart=restart, listing=lambda: candidate_tickets(lister, policy, since))
     for line in summary.lines():
         click.echo(line)
     if summary.interrupted:

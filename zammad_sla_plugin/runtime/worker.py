@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol
@@ -87,23 +88,35 @@ def _same_instant(current: Any, desired: str | None) -> bool:
 
 
 class OrganizationCache:
-    """Organizations change rarely: cache them for `ttl` seconds (thread-safe)."""
+    """Organizations change rarely: cache them for `ttl` seconds (thread-safe).
 
-    def __init__(self, fetch: Callable[[int], dict[str, Any]], ttl: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._fetch, self._ttl, self._clock = fetch, ttl, clock
-        self._items: dict[int, tuple[float, dict[str, Any]]] = {}
+    At most `max_entries` are kept, the least recently used dropped first, so a helpdesk
+    with many organizations cannot grow a long-running worker's memory without bound.
+    """
+
+    def __init__(self, fetch: Callable[[int], dict[str, Any]], ttl: float = 300.0, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 1000) -> None:  # fmt: skip
+        self._fetch, self._ttl, self._clock, self._max = fetch, ttl, clock, max_entries
+        self._items: OrderedDict[int, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, org_id: int) -> dict[str, Any]:
-        """The organization, fetched at most once per `ttl`."""
+        """The organization, fetched at most once per `ttl` while it stays among the cached."""
         with self._lock:
             cached = self._items.get(org_id)
             if cached is not None and self._clock() - cached[0] < self._ttl:
+                self._items.move_to_end(org_id)
                 return cached[1]
         organization = self._fetch(org_id)
         with self._lock:
             self._items[org_id] = (self._clock(), organization)
+            self._items.move_to_end(org_id)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
         return organization
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class TicketEvaluator:
@@ -135,9 +148,15 @@ class TicketEvaluator:
         """Evaluate and write back; returns the instant the ticket must be checked again."""
         return self.run(ticket_id).result.next_check_at
 
-    def run(self, ticket_id: int) -> EvaluationOutcome:
-        """Evaluate one ticket and write back only the differences."""
-        ticket = self.client.get_ticket(ticket_id, expand=True)
+    def run(self, ticket_id: int, ticket: dict[str, Any] | None = None) -> EvaluationOutcome:
+        """Evaluate one ticket and write back only the differences.
+
+        `ticket` saves reading it again when the caller read it moments ago, expanded
+        (a search page with expand=true: Zammad renders both with
+        attributes_with_association_names, app/controllers/tickets_controller.rb).
+        """
+        if ticket is None:
+            ticket = self.client.get_ticket(ticket_id, expand=True)
         history = self.client.ticket_history(ticket_id)
         org_id = ticket.get("organization_id")
         organization = self.organizations.get(int(org_id)) if org_id else None

@@ -29,7 +29,7 @@ import json
 import random
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -55,7 +55,9 @@ class BulkSpec:
     """What to load: `tickets` created over the `days` before the twin's now.
 
     `closed_fraction` of them end closed; each has `history_entries` history rows
-    (the `created` row included, at least 1).
+    (the `created` row included, at least 1). `ticket_fields` gives every ticket these
+    values of custom attributes (e.g. an SLA status, as after a backfill); the others
+    stay empty.
     """
 
     tickets: int
@@ -63,6 +65,7 @@ class BulkSpec:
     history_entries: int = 6
     days: float = 365.0
     seed: int = 1
+    ticket_fields: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.tickets < 0:
@@ -73,6 +76,8 @@ class BulkSpec:
             raise ValueError("history_entries must be >= 1")
         if self.days <= 0:
             raise ValueError("days must be > 0")
+        if not isinstance(self.ticket_fields, dict):
+            raise ValueError("ticket_fields must be an object")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "BulkSpec":
@@ -85,6 +90,7 @@ class BulkSpec:
             raise ValueError("tickets is required")
         casts: dict[str, Callable[[Any], Any]] = {
             "tickets": int, "closed_fraction": float, "history_entries": int, "days": float, "seed": int,
+            "ticket_fields": dict,
         }
         return cls(**{key: casts[key](value) for key, value in data.items()})
 
@@ -351,6 +357,10 @@ def bulk_load(state: TwinState, spec: BulkSpec) -> range:
         now = state.clock.now()
         span = spec.days * 86400.0
         custom = {column: None for column in state.custom_columns["Ticket"]}
+        unknown = set(spec.ticket_fields) - set(custom)
+        if unknown:
+            raise ValueError(f"ticket_fields: no custom ticket attribute(s) {', '.join(sorted(unknown))}")
+        custom.update(spec.ticket_fields)
         history = state.history
         assert isinstance(history, IndexedHistoryLog)
         first = state.next_id("tickets")
@@ -425,6 +435,9 @@ def register(app: Flask) -> None:
         except (ValueError, TypeError) as exc:
             return jsonify({"error": str(exc)}), 422
         started = time.perf_counter()
-        loaded = bulk_load(twin().state, spec)
+        try:
+            loaded = bulk_load(twin().state, spec)
+        except ValueError as exc:  # ticket_fields naming an attribute the twin does not have
+            return jsonify({"error": str(exc)}), 422
         return jsonify({"spec": asdict(spec), "first_id": loaded.start, "last_id": loaded.stop - 1,
                         "seconds": round(time.perf_counter() - started, 3)}), 201

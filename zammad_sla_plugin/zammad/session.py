@@ -9,6 +9,7 @@ per-attempt metrics hook live here and nowhere else.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from datetime import datetime, timezone
@@ -16,6 +17,8 @@ from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
 import requests
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from .errors import error_from_exception, error_from_response
@@ -133,6 +136,27 @@ class HardenedSession(requests.Session):
         self.on_request = on_request
         self._sleep = sleep
         self._clock = clock
+        self._environment: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        """requests' own merge, with the environment (proxy variables, REQUESTS_CA_BUNDLE /
+        CURL_CA_BUNDLE) read once per scheme and host instead of on every request: the proxy
+        lookup walks every environment variable twice, about 1 ms of CPU per call here, as
+        much as the rest of a call's client-side work."""
+        if not self.trust_env or (proxies and "no_proxy" in proxies):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        key = urlsplit(url)[:2]
+        found = self._environment.get(key)
+        if found is None:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            found = self._environment[key] = (get_environ_proxies(url), bundle)
+        environment_proxies, bundle = found
+        if proxies is not None:  # as requests: the environment fills what the caller left out
+            proxies = {**environment_proxies, **proxies}
+        if (verify is True or verify is None) and bundle:
+            verify = bundle
+        return {"proxies": merge_setting(proxies, self.proxies), "stream": merge_setting(stream, self.stream),
+                "verify": merge_setting(verify, self.verify), "cert": merge_setting(cert, self.cert)}
 
     def backoff(self, attempt: int) -> float:
         """Wait before retry number `attempt + 1` (attempt counts from 0)."""
