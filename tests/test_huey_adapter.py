@@ -122,4 +122,23 @@ def test_our_writes_land_where_huey_reads(hub: huey.Huey) -> None:
     assert storage.move_due(now) == 1
     assert hub.storage.schedule_size() == 0 and bytes(hub.storage.dequeue()) == b"due-task"
     assert storage.compare_and_set("pending:1", b"2", b"3") and bytes(hub.storage.peek_data("pending:1")) == b"3"
-    assert storage.items_with_prefix("pending:") == [("pending:1", b"3")]
+    assert list(storage.items_with_prefix("pending:")) == [("pending:1", b"3")]
+
+
+def test_prefix_scan_reads_every_key_in_batches_while_keys_are_deleted(hub: huey.Huey) -> None:
+    # Pruning 100k next-check keys must not hold them all at once, nor skip any while it
+    # deletes the ones it has seen.
+    from zammad_sla_plugin.runtime.huey_adapter import PREFIX_BATCH
+
+    count = PREFIX_BATCH * 2 + 7
+    for n in range(count):
+        hub.put(f"sla-next:{n}", n)
+    hub.put("sla-nextish", 1)  # shares the prefix text, not the prefix with the colon
+    scan = atomic(hub).items_with_prefix("sla-next:")
+    assert not isinstance(scan, list)  # a lazy iterator, batch by batch
+    seen = []
+    for key, _ in scan:
+        seen.append(key)
+        hub.delete(key)
+    assert sorted(seen) == sorted(f"sla-next:{n}" for n in range(count))
+    assert list(atomic(hub).items_with_prefix("sla-next:")) == []

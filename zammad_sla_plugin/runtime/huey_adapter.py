@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple, Protocol
 
 import huey
@@ -34,6 +35,7 @@ from zammad_sla_plugin.runtime.group_commit import GroupCommit
 logger = logging.getLogger(__name__)
 
 TESTED_HUEY = "3.5"
+PREFIX_BATCH = 1000  # keys read per batch when scanning the key/value store by prefix
 
 # record_and_enqueue outcomes
 DUPLICATE, COALESCED, QUEUED = 0, 1, 2
@@ -115,8 +117,9 @@ class AtomicStorage(Protocol):
     def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
         """Replace (or delete, if `new` is None) `key` only if it still holds `expected`."""
 
-    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
-        """(key, raw value) of every key/value entry whose key starts with `prefix`."""
+    def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        """(key, raw value) of every key/value entry whose key starts with `prefix`, read in
+        batches so that 100k keys never sit in memory at once."""
 
 
 class _Record(NamedTuple):
@@ -213,14 +216,23 @@ class SqliteStorage(_HueySqliteStorage):
                 )
             return bool(curs.rowcount == 1)
 
-    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
-        # A key range instead of LIKE: uses the primary key and no wildcard escaping.
-        rows = self.sql(
-            "select key, value from kv where queue = ? and key >= ? and key < ?",
-            (self.name, prefix, prefix + "\U0010ffff"),
-            results=True,
-        )
-        return [(key, bytes(value)) for key, value in rows]
+    def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        # A key range instead of LIKE: uses the primary key and no wildcard escaping; read
+        # in keyset-paginated batches (key > the last one) so memory stays flat.
+        after, end = prefix, prefix + "\U0010ffff"
+        first = True
+        while True:
+            rows = self.sql(
+                f"select key, value from kv where queue = ? and key {'>=' if first else '>'} ? and key < ? "
+                "order by key limit ?",
+                (self.name, after, end, PREFIX_BATCH),
+                results=True,
+            )
+            for key, value in rows:
+                yield key, bytes(value)
+            if len(rows) < PREFIX_BATCH:
+                return
+            after, first = rows[-1][0], False
 
 
 _RECORD_AND_ENQUEUE_LUA = """
@@ -269,12 +281,10 @@ class RedisStorage(_HueyRedisStorage):
         args = [key, expected, new if new is not None else b"", "1" if new is None else "0"]
         return bool(self._cas(keys=[self.result_key], args=args))
 
-    def items_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
+    def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
-        return [
-            (key.decode() if isinstance(key, bytes) else key, value)
-            for key, value in self.conn.hscan_iter(self.result_key, match=pattern, count=1000)
-        ]
+        for key, value in self.conn.hscan_iter(self.result_key, match=pattern, count=PREFIX_BATCH):
+            yield (key.decode() if isinstance(key, bytes) else key), value
 
 
 def atomic(hub: huey.Huey) -> AtomicStorage:

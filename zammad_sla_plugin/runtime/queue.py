@@ -541,9 +541,9 @@ class TicketQueue:
         """Tasks waiting in the schedule (coalescing windows, retries, next checks)."""
         return int(self.huey.scheduled_count())
 
-    def keys_with_prefix(self, prefix: str) -> list[str]:
-        """Keys of the key/value store starting with `prefix` (for pruning)."""
-        return [key for key, _ in self._storage.items_with_prefix(prefix)]
+    def keys_with_prefix(self, prefix: str) -> Iterator[str]:
+        """Keys of the key/value store starting with `prefix` (for pruning), read in batches."""
+        return (key for key, _ in self._storage.items_with_prefix(prefix))
 
     def is_pending(self, ticket_id: int) -> bool:
         """Whether an evaluation of `ticket_id` is queued but not started."""
