@@ -30,6 +30,7 @@ from tqdm import tqdm
 from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.zammad.read_ahead import read_ahead
 from zammad_sla_plugin.core.times import format_utc, parse_time
+from zammad_sla_plugin.runtime.per_thread import PerThread
 from zammad_sla_plugin.runtime.worker import EvaluationOutcome, TicketEvaluator
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
@@ -178,21 +179,11 @@ class Backfill:
         self.progress = progress
         self.concurrency = concurrency
         self.show_progress = show_progress
-        self._local = threading.local()
-        self._evaluators: list[TicketEvaluator] = []
-        self._evaluators_lock = threading.Lock()
-
-    def _evaluator(self) -> TicketEvaluator:
-        evaluator = getattr(self._local, "evaluator", None)
-        if evaluator is None:
-            evaluator = self.make_evaluator()
-            self._local.evaluator = evaluator
-            with self._evaluators_lock:
-                self._evaluators.append(evaluator)
-        return evaluator
+        # Each thread evaluates with its own Zammad connection.
+        self._evaluators: PerThread[TicketEvaluator] = PerThread(make_evaluator, lambda e: e.client.close())
 
     def _evaluate(self, ticket_id: int, ticket: dict[str, Any] | None) -> EvaluationOutcome:
-        evaluator = self._evaluator()
+        evaluator = self._evaluators.get()
         return evaluator.run(ticket_id) if ticket is None else evaluator.run(ticket_id, ticket)
 
     def run(self, ticket_ids: list[int], *, restart: bool = False, listing: Listing | None = None) -> BackfillSummary:
@@ -236,8 +227,7 @@ class Backfill:
                 if future.done() and not future.cancelled() and not isinstance(future.exception(), KeyboardInterrupt):
                     self._harvest(future, ticket_id, summary)
             bar.close()
-            for evaluator in self._evaluators:
-                evaluator.client.close()
+            self._evaluators.close()
         if not summary.interrupted and not summary.failed:
             self.progress.clear()
         return summary

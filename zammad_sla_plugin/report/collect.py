@@ -32,10 +32,11 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from zammad_sla_plugin.runtime.per_thread import PerThread, close_if_closable
 from zammad_sla_plugin.zammad.read_ahead import read_ahead
 from zammad_sla_plugin.core.times import format_utc, parse_time
 
@@ -48,7 +49,6 @@ READ_AHEAD = 2 * SEARCH_PAGE_SIZE  # tickets the search thread may be ahead: two
 _MARGIN = timedelta(seconds=1)
 
 log = logging.getLogger(__name__)
-S = TypeVar("S")
 
 
 class ReportSource(Protocol):
@@ -130,32 +130,6 @@ def chosen_tickets(
         yield ticket, org
 
 
-class PerThread(Generic[S]):
-    """One object per thread from `factory`; `close()` closes every one made."""
-
-    def __init__(self, factory: Callable[[], S]) -> None:
-        self._factory = factory
-        self._local = threading.local()
-        self._made: list[S] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> S:
-        """This thread's object."""
-        item = getattr(self._local, "item", None)
-        if item is None:
-            item = self._local.item = self._factory()
-            with self._lock:
-                self._made.append(item)
-        return item
-
-    def close(self) -> None:
-        """Close what was made (objects with a `close` method)."""
-        with self._lock:
-            made, self._made = self._made, []
-        for item in made:
-            _close(item)
-
-
 class _Counter(threading.Thread):
     """Counts the tickets `iter_records` will fetch and gives the bar its total."""
 
@@ -231,10 +205,4 @@ def iter_records(
         sources.close()
         if counter is not None and make_source is not None:
             # A count still running fails on the closed session and just stops.
-            _close(counter.source)
-
-
-def _close(item: Any) -> None:
-    closer = getattr(item, "close", None)
-    if callable(closer):
-        closer()
+            close_if_closable(counter.source)
