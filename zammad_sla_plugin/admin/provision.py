@@ -740,6 +740,20 @@ def _run_migrations(ctx: ApplyContext) -> None:
     wait_for_migrations(ctx)
 
 
+def answers(probe: ZammadClient) -> Callable[[], bool]:
+    """A "does Zammad answer right now?" check for `ApplyContext.alive`, on a client made
+    without retries (a retrying client would hide the restart's down window)."""
+
+    def alive() -> bool:
+        try:
+            probe.me()
+        except ZammadError as error:
+            return error.status is not None and error.status < 500  # 401/403: up, token aside
+        return True
+
+    return alive
+
+
 def wait_for_restart(ctx: ApplyContext) -> None:
     """Wait for Zammad to go down and come back after executing migrations.
 

@@ -9,7 +9,6 @@ Exit status: 0 success, 1 something failed (the output says what), 2 bad configu
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import datetime, time, timezone
 from urllib.parse import urlsplit
 
@@ -32,20 +31,6 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def _alive_probe(settings: Settings) -> tuple[ZammadClient, Callable[[], bool]]:
-    """A retry-less client and a "does Zammad answer right now?" check for restart waits."""
-    probe = _client(settings, retries=0, timeout=(2, 5))
-
-    def alive() -> bool:
-        try:
-            probe.me()
-        except ZammadError as error:
-            return error.status is not None and error.status < 500  # 401/403: up, token aside
-        return True
-
-    return probe, alive
-
-
 def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     # Same rule as ZAMMAD_SLA_PUBLIC_URL: Zammad's webhook can only call http(s).
     if value is None:
@@ -63,12 +48,12 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float, restart_wait: float) -> tuple[list[provision.Change], bool]:
     """Apply a plan, waiting out the restart that migrations cause; (applied, manual restart needed)."""
-    probe, alive = _alive_probe(settings)
+    probe = _client(settings, retries=0, timeout=(2, 5))
     client = _client(settings)
     try:
         # Poll often: a restart's down window can be short, and the first missed one would
         # look like "no restart" (progress lines are throttled separately).
-        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=alive,
+        ctx = provision.ApplyContext(client, click.echo, migration_timeout=migration_timeout, alive=provision.answers(probe),
                                      poll_interval=0.25, restart_grace=restart_wait)  # fmt: skip
         return provision.apply_plan(plan, ctx), ctx.manual_restart_needed
     finally:

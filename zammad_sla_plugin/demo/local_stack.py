@@ -117,6 +117,7 @@ class LocalStack:
         self.customer = self.client(on_behalf_of=CUSTOMER)
         self.sidecar_client = ZammadClient(self.twin.url, self.token, retries=2, backoff_factor=0.01)
         self.sidecar_user_id = int(self.sidecar_client.me()["id"])
+        self.probe = ZammadClient(self.twin.url, self.token, retries=0, timeout=(1, 2))  # sees restarts
         self._add_admin_mandatory_field()
         if not sidecar:
             self.provision()
@@ -140,19 +141,10 @@ class LocalStack:
         return self
 
     def _apply_context(self, client: ZammadClient, echo: Any = None) -> Any:
-        from zammad_sla_plugin.admin.provision import ApplyContext
-
-        probe = ZammadClient(self.twin.url, self.token, retries=0, timeout=(1, 2))
-
-        def alive() -> bool:
-            try:
-                probe.me()
-            except Exception:
-                return False
-            return True
+        from zammad_sla_plugin.admin.provision import ApplyContext, answers
 
         return ApplyContext(client=client, echo=echo or (lambda line: None), poll_interval=0.02,
-                            migration_timeout=30, restart_grace=5, alive=alive)  # fmt: skip
+                            migration_timeout=30, restart_grace=5, alive=answers(self.probe))  # fmt: skip
 
     def _add_admin_mandatory_field(self) -> None:
         """What an admin of a real Zammad often has: a ticket field mandatory for agents."""
@@ -188,6 +180,9 @@ class LocalStack:
             self._receiver_stopping.set()
             self._receiver_thread.join(timeout=5)
             self._server = None
+        probe = getattr(self, "probe", None)
+        if probe is not None:
+            probe.close()
         self.twin.stop()
 
     def __enter__(self) -> LocalStack:

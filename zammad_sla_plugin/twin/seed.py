@@ -161,11 +161,9 @@ def add_harness_admin(state: TwinState) -> dict[str, Any]:
     Its notification matrix is all off, as an admin who muted them, so it never shows up among
     the people Zammad would notify.
     """
-    muted = {name: {"criteria": {"owned_by_me": False, "owned_by_nobody": False, "subscribed": False, "no": False},
-                    "channel": {"email": False, "online": False}} for name in _MATRIX}  # fmt: skip
-    user = new_user(login=HARNESS_LOGIN, firstname="Harness", lastname="Admin", email=HARNESS_LOGIN, active=True,
-                    department="", address="", preferences={"notification_config": {"matrix": muted}, "locale": "en-us"},
-                    **_stamp(state))  # fmt: skip
+    user = add_agent(state, HARNESS_LOGIN, "Harness", "Admin", groups={int(g): ["full"] for g in state.tables["groups"]})
     user["_role_ids"] = [1, 2]
-    user["_group_ids"] = {int(g): ["full"] for g in state.tables["groups"]}
-    return state.insert("users", user)
+    for kind in user["preferences"]["notification_config"]["matrix"].values():
+        kind["criteria"] = dict.fromkeys(kind["criteria"], False)
+        kind["channel"] = dict.fromkeys(kind["channel"], False)
+    return user
