@@ -1,4 +1,5 @@
-"""`HardenedSession` reads the proxy and CA-bundle environment once per host, with requests' result."""
+"""`HardenedSession` reads the proxy and CA-bundle environment once per host, with requests' result;
+the environment's netrc never replaces the API token."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 import pytest
 import requests
+import responses
 
+from zammad_sla_plugin.zammad import ZammadClient
 from zammad_sla_plugin.zammad import session as session_module
 from zammad_sla_plugin.zammad.session import HardenedSession
 
@@ -54,3 +57,22 @@ def test_environment_is_read_once_per_scheme_and_host(monkeypatch: pytest.Monkey
     session.trust_env = False  # then the environment is not consulted at all, as in requests
     assert session.merge_environment_settings(URLS[0], None, None, None, None)["proxies"] == {}
     assert len(looked_up) == 3
+
+
+@responses.activate
+def test_netrc_entry_for_the_zammad_host_does_not_replace_the_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # requests puts credentials from ~/.netrc over an Authorization header set on the session
+    # (its documented precedence); the API token must win, since basic auth would act as
+    # whichever user the admin's netrc names, or fail.
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine zammad.example login admin@example.com password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    responses.get("https://zammad.example/api/v1/users/me", json={"id": 3})
+    with ZammadClient("https://zammad.example", "the-token") as client:
+        client.request("GET", "users/me")
+    assert responses.calls[0].request.headers["Authorization"] == "Token token=the-token"
+    plain = requests.get("https://zammad.example/api/v1/users/me", headers={"Authorization": "Token token=x"})
+    assert plain.request.headers["Authorization"].startswith("Basic ")  # the precedence this guards against

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .permissions import permitted
+from .permissions import granted, held
 from .records import ATTRIBUTE_COLUMNS, ORGANIZATION_COLUMNS, TICKET_COLUMNS, USER_COLUMNS, GROUP_COLUMNS, blank
 from .state import CUSTOM_OBJECTS, OBJECT_TABLES, TwinState
 from .util import ApiError, parse_time
@@ -353,13 +353,14 @@ def visible_attributes(state: TwinState, obj: str, user: dict[str, Any] | None) 
     """ObjectManager::Object#attributes(user): active attributes that exist as columns and whose
     `data_option.permission` (if any) the user holds (ObjectManager::Element::Backend#visible?)."""
     result = []
+    holding = held(state, user)
     for attribute in sorted(state.tables["attributes"].values(), key=lambda a: (a["position"] or 0, a["name"])):
         if attribute["_object"] != obj or not attribute["active"]:
             continue
         if attribute["editable"] and attribute["name"] not in state.custom_columns[obj]:
             continue  # not migrated yet: no column behind it
         wanted = (attribute["data_option"] or {}).get("permission")
-        if wanted and not permitted(state, user, wanted):
+        if wanted and not granted(holding, wanted):
             continue
         result.append(attribute)
     return result

@@ -73,19 +73,26 @@ def held(state: TwinState, user: dict[str, Any] | None) -> set[str]:
     return names - DISABLED
 
 
-def _grants(holding: str, query: str) -> bool:
+def _granted_one(holding: set[str], query: str) -> bool:
     # Auth::Permissions: a parent grants its children ("admin" -> "admin.tag"); "x.*" asks
     # for any child of x.
     if query.endswith(".*"):
-        return holding.startswith(query[:-1])
-    return holding == query or query.startswith(holding + ".")
+        return any(h.startswith(query[:-1]) for h in holding)
+    parts = query.split(".")
+    return any(".".join(parts[:depth]) in holding for depth in range(1, len(parts) + 1))
 
 
 def permitted(state: TwinState, user: dict[str, Any] | None, queries: str | Iterable[str]) -> bool:
     """User#permissions?: true when any of `queries` is granted."""
-    wanted = [queries] if isinstance(queries, str) else list(queries)
-    holding = held(state, user)
-    return any(_grants(h, q) for h in holding for q in wanted)
+    return granted(held(state, user), queries)
+
+
+def granted(holding: set[str], queries: str | Iterable[str]) -> bool:
+    """`permitted` for a permission set already read with `held` (one read per request
+    when many checks are made for the same user)."""
+    if isinstance(queries, str):
+        return _granted_one(holding, queries)
+    return any(_granted_one(holding, q) for q in queries)
 
 
 def group_access(user: dict[str, Any], group_id: Any, access: str) -> bool:

@@ -16,15 +16,15 @@ import re
 from typing import Any
 
 from .objects import visible_attributes
-from .permissions import permitted
+from .permissions import granted, held
 from .state import TwinState
 from .util import ApiError
 
 _BOOLEANS = (True, False)
 
 
-def resolve_screens(state: TwinState, attribute: dict[str, Any], user: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """ObjectManager::Element::Backend#screens for `user`."""
+def resolve_screens(attribute: dict[str, Any], holding: set[str]) -> dict[str, dict[str, Any]]:
+    """ObjectManager::Element::Backend#screens for a user holding the permissions `holding`."""
     result: dict[str, dict[str, Any]] = {}
     for screen, options in (attribute.get("screens") or {}).items():
         if not isinstance(options, dict):
@@ -34,7 +34,7 @@ def resolve_screens(state: TwinState, attribute: dict[str, Any], user: dict[str,
             continue
         merged: dict[str, Any] = {}
         for permission, values in options.items():
-            if not isinstance(values, dict) or not permitted(state, user, permission):
+            if not isinstance(values, dict) or not granted(holding, permission):
                 continue
             for key, value in values.items():
                 if merged.get(key) in _BOOLEANS and not value:
@@ -44,19 +44,19 @@ def resolve_screens(state: TwinState, attribute: dict[str, Any], user: dict[str,
     return result
 
 
-def _screen_value(state: TwinState, attribute: dict[str, Any], user: dict[str, Any], screen: str, key: str) -> Any:
-    value = resolve_screens(state, attribute, user).get(screen, {}).get(key)
+def _screen_value(attribute: dict[str, Any], screens: dict[str, dict[str, Any]], screen: str, key: str) -> Any:
+    value = screens.get(screen, {}).get(key)
     if value is not None:
         return value
     return (attribute.get("data_option") or {}).get(key)
 
 
-def _mandatory_default(state: TwinState, attribute: dict[str, Any], user: dict[str, Any], screen: str) -> bool:
+def _mandatory_default(attribute: dict[str, Any], screens: dict[str, dict[str, Any]], screen: str) -> bool:
     # CoreWorkflow::Attributes#attribute_mandatory?
-    required = _screen_value(state, attribute, user, screen, "required")
+    required = _screen_value(attribute, screens, screen, "required")
     if required is not None:
         return bool(required)
-    null = _screen_value(state, attribute, user, screen, "null")
+    null = _screen_value(attribute, screens, screen, "null")
     if null is not None:
         return not null
     return False
@@ -124,8 +124,10 @@ def perform(state: TwinState, user: dict[str, Any], obj: str, screen: str,
             saved: dict[str, Any] | None, selected: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """CoreWorkflow.perform's `mandatory` and `visibility` results for one save."""
     elements = visible_attributes(state, obj, user)
-    mandatory = {a["name"]: _mandatory_default(state, a, user, screen) for a in elements}
-    visibility = {a["name"]: "remove" if _screen_value(state, a, user, screen, "shown") is False else "show"
+    holding = held(state, user)  # one read of the user's roles for every attribute's screens
+    resolved = {a["name"]: resolve_screens(a, holding) for a in elements}
+    mandatory = {a["name"]: _mandatory_default(a, resolved[a["name"]], screen) for a in elements}
+    visibility = {a["name"]: "remove" if _screen_value(a, resolved[a["name"]], screen, "shown") is False else "show"
                   for a in elements}
     readonly = {a["name"]: False for a in elements}
     workflows = sorted(state.tables["core_workflows"].values(), key=lambda w: (w["priority"], w["id"]))

@@ -12,7 +12,7 @@ from zammad_py import ZammadAPI
 from zammad_py.api import Object, Resource
 
 from .http_dates import parse_http_date
-from .session import HardenedSession, OnRequest, Timeout
+from .session import HardenedSession, HeaderAuth, OnRequest, Timeout
 
 # Server-side page-size caps (app/controllers/tickets_controller.rb: index uses
 # paginate_with(max: 100), search paginate_with(max: 200, default: 50)). Asking for more
@@ -92,7 +92,9 @@ class ZammadClient:
             on_request=on_request,
             sleep=sleep,
         )
-        session.headers.update(self._api.session.headers)
+        headers = dict(self._api.session.headers)
+        session.auth = HeaderAuth(headers.pop("Authorization"))  # never displaced by ~/.netrc
+        session.headers.update(headers)
         session.headers["Accept"] = "application/json"
         session.headers["User-Agent"] = "zammad-sla (zammad-py)"
         if on_behalf_of:

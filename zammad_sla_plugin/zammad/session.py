@@ -17,6 +17,7 @@ from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
 import requests
+from requests.auth import AuthBase
 from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -98,6 +99,29 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - current).total_seconds())
 
 
+class HeaderAuth(AuthBase):
+    """Sends a fixed `Authorization` value (Zammad's "Token token=..." or "Bearer ...").
+
+    Set as the session's `auth` rather than as a session header: requests lets credentials
+    from ~/.netrc replace an `Authorization` header (its documented precedence) but never
+    a session's `auth`, so a netrc entry for the Zammad host cannot swap the API token for
+    basic auth. It also spares the netrc lookup on every call.
+    """
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.value
+        return request
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HeaderAuth) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
 class HardenedSession(requests.Session):
     """`requests.Session` with default timeouts, bounded retries and Zammad error mapping.
 
@@ -155,7 +179,11 @@ class HardenedSession(requests.Session):
             proxies = {**environment_proxies, **proxies}
         if (verify is True or verify is None) and bundle:
             verify = bundle
-        return {"proxies": merge_setting(proxies, self.proxies), "stream": merge_setting(stream, self.stream),
+        if not self.proxies:  # merge_setting's result without its per-call type checks (costly in requests >= 2.33)
+            merged = {k: v for k, v in (proxies or {}).items() if v is not None}
+        else:
+            merged = merge_setting(proxies, self.proxies)
+        return {"proxies": merged, "stream": merge_setting(stream, self.stream),
                 "verify": merge_setting(verify, self.verify), "cert": merge_setting(cert, self.cert)}
 
     def backoff(self, attempt: int) -> float:
