@@ -18,7 +18,9 @@ import huey.storage
 import pytest
 
 from zammad_sla_plugin.runtime import huey_adapter
-from zammad_sla_plugin.runtime.huey_adapter import INTERNALS, QUEUED, SQLITE_COLUMNS, TESTED_HUEY, Internal, atomic
+from zammad_sla_plugin.runtime.huey_adapter import (
+    INTERNALS, QUEUED, REVOKE_PREFIX, SQLITE_COLUMNS, TESTED_HUEY, Internal, atomic,
+)  # fmt: skip
 from zammad_sla_plugin.runtime.queue import build_huey
 
 ADAPTER_SOURCE = Path(huey_adapter.__file__).read_text()
@@ -52,6 +54,7 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[type, A
         huey.consumer.Scheduler: scheduler,
         huey.storage.SqliteStorage: hub.storage,
         huey.storage.RedisStorage: redis_storage,
+        huey.api.Task: huey.api.Task(),
     }
     hub.storage.close()
 
@@ -123,6 +126,35 @@ def test_our_writes_land_where_huey_reads(hub: huey.Huey) -> None:
     assert hub.storage.schedule_size() == 0 and bytes(hub.storage.dequeue()) == b"due-task"
     assert storage.compare_and_set("pending:1", b"2", b"3") and bytes(hub.storage.peek_data("pending:1")) == b"3"
     assert list(storage.items_with_prefix("pending:")) == [("pending:1", b"3")]
+
+
+def test_tasks_run_without_touching_revocation_keys(hub: huey.Huey, monkeypatch: pytest.MonkeyPatch) -> None:
+    # huey would read two revocation keys before every task and delete one after it: two
+    # Redis round trips per evaluation for a feature the queue never uses.
+    touched: list[str] = []
+    storage = hub.storage
+    for name in ("peek_data", "pop_data", "delete_data"):
+        original = getattr(storage, name)
+        monkeypatch.setattr(storage, name, lambda key, *a, _o=original, **k: (touched.append(key), _o(key, *a, **k))[1])
+    original_many = storage.peek_many
+    monkeypatch.setattr(storage, "peek_many", lambda keys: (touched.extend(keys), original_many(keys))[1])
+    ran: list[int] = []
+
+    @hub.task(name="adapter-check-task")
+    def work(n: int) -> None:
+        ran.append(n)
+
+    task = work.s(7)
+    assert task.revoke_id.startswith(REVOKE_PREFIX)
+    hub.execute(task)
+    assert ran == [7]
+    assert not [key for key in touched if key.startswith((REVOKE_PREFIX, "rt:"))], touched
+    hub.put("pending:1", 1)
+    assert hub.delete("pending:1") and hub.get("pending:1", peek=True) is None  # other keys: huey's delete
+    with pytest.raises(NotImplementedError, match="does not revoke"):
+        work.revoke()
+    with pytest.raises(NotImplementedError):
+        hub.revoke_by_id(task.id)
 
 
 def test_prefix_scan_reads_every_key_in_batches_while_keys_are_deleted(hub: huey.Huey) -> None:

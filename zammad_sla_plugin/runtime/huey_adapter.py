@@ -1,9 +1,10 @@
 """Everything that reaches into huey beyond its documented API, in one module.
 
-The queue needs three things huey does not offer: writes that must be atomic across
+The queue needs four things huey does not offer: writes that must be atomic across
 several keys (an event's delivery id, its pending marker and its task; moving due tasks
 to the ready queue; compare-and-set of lease locks), a scheduler tick below huey's 1 s
-minimum, and a consumer that runs inside another server's process. They are built here
+minimum, a consumer that runs inside another server's process, and tasks run without
+huey's revocation bookkeeping (nothing here revokes a task). They are built here
 on huey's storage internals (table layout, connection and lock, Redis key names) and
 private consumer hooks. `queue.py` and the rest of the package use only what this module
 exports and huey's public API.
@@ -91,6 +92,8 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("huey.storage.RedisStorage", "schedule_key", None, "the schedule sorted set"),
     Internal("huey.storage.RedisStorage", "result_key", None, "the key/value hash"),
     Internal("huey.storage.RedisStorage", "convert_ts", ("self", "ts"), "schedule scores as huey writes them"),
+    Internal("huey.api.Huey", "_execute", ("self", "task", "timestamp"), "deletes task.revoke_id after every task"),
+    Internal("huey.api.Task", "revoke_id", None, "the key huey's _execute deletes after every task"),
 )
 
 # The SQLite tables and columns our statements use (huey's schema).
@@ -285,6 +288,42 @@ class RedisStorage(_HueyRedisStorage):
         pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
         for key, value in self.conn.hscan_iter(self.result_key, match=pattern, count=PREFIX_BATCH):
             yield (key.decode() if isinstance(key, bytes) else key), value
+
+
+class NoRevocation:
+    """Mixed into the queue's huey classes: tasks are never revoked here.
+
+    huey reads a task's two revocation keys before running it (`is_revoked`) and deletes
+    one after (`Huey._execute` clears `task.revoke_id`): two round trips to Redis for every
+    evaluation, for a feature nothing here uses. So the check answers False without a read,
+    the clearing is skipped, and revoking raises instead of being silently ignored.
+    """
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        """Never revoked (nothing here revokes; see the class)."""
+        return False
+
+    def delete(self, key: str) -> Any:
+        """huey's delete, except for the revocation key `_execute` clears after every task."""
+        if key.startswith(REVOKE_PREFIX):
+            return False
+        return super().delete(key)  # type: ignore[misc]
+
+    def _no_revocation(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("the zammad-sla queue does not revoke tasks (see huey_adapter.NoRevocation)")
+
+    revoke = revoke_all = revoke_by_id = _no_revocation
+
+
+REVOKE_PREFIX = "r:"  # huey.api.Task.revoke_id ("r:<task id>"); the queue's own keys never start with it
+
+
+class RedisHuey(NoRevocation, huey.RedisHuey):
+    """huey on Redis for the queue (see NoRevocation)."""
+
+
+class SqliteHuey(NoRevocation, huey.SqliteHuey):
+    """huey on SQLite for the queue (see NoRevocation)."""
 
 
 def atomic(hub: huey.Huey) -> AtomicStorage:

@@ -46,7 +46,9 @@ from typing import Any, Callable, Protocol
 import huey
 from huey.constants import EmptyData
 
-from zammad_sla_plugin.runtime.huey_adapter import DUPLICATE, Consumer, RedisStorage, SqliteStorage, atomic
+from zammad_sla_plugin.runtime.huey_adapter import (
+    DUPLICATE, Consumer, RedisHuey, RedisStorage, SqliteHuey, SqliteStorage, atomic,
+)  # fmt: skip
 from zammad_sla_plugin.runtime.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -88,12 +90,12 @@ def build_huey(
         sqlite_fsync = sqlite_fsync if sqlite_fsync is not None else settings.queue_fsync
     if redis_url:
         # results=False: we never read task return values, so don't store them.
-        return huey.RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False, storage_class=RedisStorage)
+        return RedisHuey(HUEY_NAME, url=redis_url, results=False, immediate=False, storage_class=RedisStorage)
     directory = Path(data_dir if data_dir is not None else "./var")
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"data dir {str(directory)!r} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    return huey.SqliteHuey(
+    return SqliteHuey(
         HUEY_NAME,
         storage_class=SqliteStorage,
         filename=str(directory / QUEUE_FILENAME),
@@ -393,13 +395,16 @@ class TicketQueue:
             except Exception as error:
                 self._evaluation_failed(ticket_id, attempt, started, error)
                 return
-            if self.huey.get(f"retrying:{ticket_id}", peek=True) is not None:
+            # One read for both (a round trip each on Redis): the retry chain's mark and
+            # the check already scheduled.
+            retrying, scheduled = self._peek(f"retrying:{ticket_id}", f"nextcheck:{ticket_id}")
+            if retrying is not None:
                 # Only tickets with a retry chain need the success time (a read
                 # costs far less than a write on the hot path).
                 self.huey.put(f"evaluated:{ticket_id}", started)
                 self.huey.delete(f"retrying:{ticket_id}")
             self._record_outcome("ok")
-            self._schedule_check(ticket_id, next_check)
+            self._schedule_check(ticket_id, next_check, scheduled)
 
     def _evaluation_failed(self, ticket_id: int, attempt: int, started: float, error: Exception) -> None:
         # One line per failure (an outage over many tickets must not flood the log);
@@ -426,10 +431,20 @@ class TicketQueue:
             self.metrics.evaluation(outcome)
 
     # -- next checks -------------------------------------------------------------
-    def _schedule_check(self, ticket_id: int, when: datetime | None) -> None:
+    def _peek(self, *keys: str) -> list[Any]:
+        """The values of `keys` in the key/value store (None where absent), in one read."""
+        found = self.huey.storage.peek_many(list(keys))
+        return [None if found.get(key, EmptyData) is EmptyData else self.huey.serializer.deserialize(found[key])
+                for key in keys]
+
+    def _schedule_check(self, ticket_id: int, when: datetime | None, scheduled: Any = EmptyData) -> None:
+        """Schedule the check at `when` unless one is stored for that instant; `scheduled` is
+        the stored instant (None: none) when the caller has read it already."""
         key = f"nextcheck:{ticket_id}"
+        if scheduled is EmptyData:
+            scheduled = self.huey.get(key, peek=True)
         if when is None:
-            if self.huey.get(key, peek=True) is not None:
+            if scheduled is not None:
                 self.huey.delete(key)  # any scheduled check becomes stale
             return
         if not isinstance(when, datetime) or when.tzinfo is None or when.utcoffset() is None:
@@ -437,7 +452,7 @@ class TicketQueue:
             self._record_outcome("bad_next_check")
             return
         at = max(when.timestamp(), self._clock() + self.min_check_delay)
-        if self.huey.get(key, peek=True) == at:
+        if scheduled == at:
             return  # a check for exactly this instant is already scheduled
         self.huey.put(key, at)
         self.huey.add_schedule(self._check_task.s(ticket_id, at, eta=datetime.fromtimestamp(at, timezone.utc)))
