@@ -16,6 +16,7 @@ import huey
 import huey.consumer
 import huey.storage
 import pytest
+from huey.constants import EmptyData
 
 from zammad_sla_plugin.runtime import huey_adapter
 from zammad_sla_plugin.runtime.huey_adapter import (
@@ -126,6 +127,12 @@ def test_our_writes_land_where_huey_reads(hub: huey.Huey) -> None:
     assert hub.storage.schedule_size() == 0 and bytes(hub.storage.dequeue()) == b"due-task"
     assert storage.compare_and_set("pending:1", b"2", b"3") and bytes(hub.storage.peek_data("pending:1")) == b"3"
     assert list(storage.items_with_prefix("pending:")) == [("pending:1", b"3")]
+    # Taking a free lock clears the pending mark in the same transaction; a taken one clears nothing.
+    assert storage.put_if_empty_and_delete("lock.ticket-1", b"me", "pending:1")
+    assert hub.storage.peek_data("pending:1") is EmptyData and bytes(hub.storage.peek_data("lock.ticket-1")) == b"me"
+    hub.storage.put_data("pending:1", b"4")
+    assert not storage.put_if_empty_and_delete("lock.ticket-1", b"other", "pending:1")
+    assert bytes(hub.storage.peek_data("pending:1")) == b"4" and bytes(hub.storage.peek_data("lock.ticket-1")) == b"me"
 
 
 def test_tasks_run_without_touching_revocation_keys(hub: huey.Huey, monkeypatch: pytest.MonkeyPatch) -> None:

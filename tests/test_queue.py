@@ -484,6 +484,22 @@ def test_lease_lock(make_queue) -> None:
     assert c.acquire()
 
 
+def test_lease_lock_clears_a_key_only_when_taken(make_queue) -> None:
+    # The evaluation clears its ticket's pending mark with the lock: never when another
+    # holder has it, also when a dead holder's lease is taken over.
+    now = [0.0]
+    queue, _, _ = make_queue(consume=False)
+    hub = queue.huey
+    a = LeaseLock(hub, "ticket-5", 10, clock=lambda: now[0])
+    b = LeaseLock(hub, "ticket-5", 10, clock=lambda: now[0])
+    hub.put("pending:5", 1)
+    assert a.acquire(clear="pending:5") and hub.get("pending:5", peek=True) is None
+    hub.put("pending:5", 2)
+    assert not b.acquire(clear="pending:5") and hub.get("pending:5", peek=True) == 2
+    now[0] = 11.0  # a died holding it
+    assert b.acquire(clear="pending:5") and hub.get("pending:5", peek=True) is None
+
+
 def test_live_holder_keeps_its_lease_by_heartbeat(make_queue) -> None:
     # The lease is 0.3 s but the evaluation takes 1 s: the heartbeat must keep the lock,
     # so a second evaluation of the same ticket can never start meanwhile.

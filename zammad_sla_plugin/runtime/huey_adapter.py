@@ -120,6 +120,10 @@ class AtomicStorage(Protocol):
     def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
         """Replace (or delete, if `new` is None) `key` only if it still holds `expected`."""
 
+    def put_if_empty_and_delete(self, key: str, value: bytes, delete: str) -> bool:
+        """In one transaction: set `key` to `value` if it is absent and then delete `delete`;
+        False (nothing written) when `key` was there."""
+
     def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         """(key, raw value) of every key/value entry whose key starts with `prefix`, read in
         batches so that 100k keys never sit in memory at once."""
@@ -219,6 +223,15 @@ class SqliteStorage(_HueySqliteStorage):
                 )
             return bool(curs.rowcount == 1)
 
+    def put_if_empty_and_delete(self, key: str, value: bytes, delete: str) -> bool:
+        with self.db(commit=True) as curs:
+            curs.execute("insert or ignore into kv (queue, key, value) values (?, ?, ?)",
+                         (self.name, key, self.to_blob(value)))
+            if curs.rowcount != 1:
+                return False
+            curs.execute("delete from kv where queue = ? and key = ?", (self.name, delete))
+            return True
+
     def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         # A key range instead of LIKE: uses the primary key and no wildcard escaping; read
         # in keyset-paginated batches (key > the last one) so memory stays flat.
@@ -252,6 +265,12 @@ if #due > 0 then redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) end
 return #due
 """
 
+_PUT_IF_EMPTY_AND_DELETE_LUA = """
+if redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('hdel', KEYS[1], ARGV[3])
+return 1
+"""
+
 _COMPARE_AND_SET_LUA = """
 if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 if ARGV[4] == '1' then redis.call('hdel', KEYS[1], ARGV[1]) else redis.call('hset', KEYS[1], ARGV[1], ARGV[3]) end
@@ -267,6 +286,7 @@ class RedisStorage(_HueyRedisStorage):
         self._record = self.conn.register_script(_RECORD_AND_ENQUEUE_LUA)
         self._move = self.conn.register_script(_MOVE_DUE_LUA)
         self._cas = self.conn.register_script(_COMPARE_AND_SET_LUA)
+        self._put_and_delete = self.conn.register_script(_PUT_IF_EMPTY_AND_DELETE_LUA)
 
     def record_and_enqueue(
         self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, task: TaskFactory
@@ -283,6 +303,9 @@ class RedisStorage(_HueyRedisStorage):
     def compare_and_set(self, key: str, expected: bytes, new: bytes | None) -> bool:
         args = [key, expected, new if new is not None else b"", "1" if new is None else "0"]
         return bool(self._cas(keys=[self.result_key], args=args))
+
+    def put_if_empty_and_delete(self, key: str, value: bytes, delete: str) -> bool:
+        return bool(self._put_and_delete(keys=[self.result_key], args=[key, value, delete]))
 
     def items_with_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"

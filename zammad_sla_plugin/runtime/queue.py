@@ -136,16 +136,18 @@ class LeaseLock:
     def _value(self) -> bytes:
         return bytes(self._huey.serializer.serialize({"owner": self._owner, "expires": self._clock() + self._lease}))
 
-    def acquire(self) -> bool:
-        """Take the lock without waiting; True on success."""
+    def acquire(self, clear: str | None = None) -> bool:
+        """Take the lock without waiting; True on success. With `clear`, that key is deleted
+        when the lock is taken: in the same transaction when it is free (one round trip on
+        Redis), right after a dead holder's lease is taken over."""
         with self._mutex:
             value = self._value()
-            if self._huey.storage.put_if_empty(self.key, value):
+            if self._put_if_empty(value, clear):
                 self._written = value
                 return True
             current = self._huey.storage.peek_data(self.key)
             if current is EmptyData:  # released in between
-                if self._huey.storage.put_if_empty(self.key, value):
+                if self._put_if_empty(value, clear):
                     self._written = value
                     return True
                 return False
@@ -156,8 +158,15 @@ class LeaseLock:
             if expires < self._clock() and self._storage.compare_and_set(self.key, bytes(current), value):
                 logger.warning("lock %s: lease of a dead holder expired, taking it over", self.name)
                 self._written = value
+                if clear is not None:
+                    self._huey.storage.delete_data(clear)
                 return True
             return False
+
+    def _put_if_empty(self, value: bytes, clear: str | None) -> bool:
+        if clear is None:
+            return bool(self._huey.storage.put_if_empty(self.key, value))
+        return self._storage.put_if_empty_and_delete(self.key, value, clear)
 
     def release(self) -> None:
         """Release the lock if we still own it."""
@@ -377,7 +386,10 @@ class TicketQueue:
                 logger.info("ticket %s: retry skipped, a later evaluation succeeded", ticket_id)
                 return
         lock = self._lock(f"ticket-{ticket_id}")
-        if not lock.acquire():
+        # The pending mark is cleared with the lock taken, before evaluating: an event
+        # arriving from then on queues a new evaluation (which waits for this lock), so
+        # none is lost.
+        if not lock.acquire(clear=f"pending:{ticket_id}" if owns_pending else None):
             # Another worker evaluates this ticket: come back shortly, never drop.
             wait = min(self.lock_retry_delay * (2**lock_waits), self.lock_retry_max_delay)
             self._enqueue_evaluation(
@@ -385,10 +397,6 @@ class TicketQueue:
             )
             return
         with self._holding(lock):
-            if owns_pending:
-                # Cleared before evaluating: an event arriving from now on queues a
-                # new evaluation (which waits for this lock), so none is lost.
-                self.huey.delete(f"pending:{ticket_id}")
             started = self._clock()
             try:
                 next_check = self._evaluate(ticket_id)
