@@ -47,7 +47,8 @@ def tickets_show(ticket_id: int) -> Any:
     with state.lock:
         ticket = state.get("tickets", ticket_id)
         ticket_access(state, acting_user(), ticket, "show")
-        return jsonify(state.ticket_with_names(ticket) if expand() else state.ticket_attributes(ticket))
+        data = state.ticket_with_names(ticket) if expand() else state.ticket_attributes(ticket)
+    return jsonify(data)  # serialized outside the lock: the data is a copy
 
 
 @bp.put("/tickets/<int:ticket_id>")
@@ -59,7 +60,8 @@ def tickets_update(ticket_id: int) -> Any:
         transaction = update_ticket(state, ticket, body(), actor_id(), screen="edit")
         if transaction.changes or transaction.article_id:
             commit(transaction)
-        return jsonify(state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket))
+        data = state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket)
+    return jsonify(data)
 
 
 @bp.delete("/tickets/<int:ticket_id>")
@@ -160,7 +162,8 @@ def ticket_history(ticket_id: int) -> Any:
                 if related is not None:
                     asset_builder.add_ticket(state, assets, related)
             asset_builder.add_user(state, assets, row["created_by_id"])
-        return jsonify({"history": [state.history.render(r) for r in rows], "assets": assets})
+        history = [state.history.render(r) for r in rows]
+    return jsonify({"history": history, "assets": assets})
 
 
 def _tag_target() -> tuple[dict[str, Any], int, str]:
