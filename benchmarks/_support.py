@@ -36,7 +36,9 @@ SENDERS = 8
 LATENCY_MS = 20
 
 _TWIN_MAIN = """
-import logging, sys, signal, threading
+import logging, os, sys, signal, threading
+if sys.argv[4]:  # its own cores, taken before any thread starts (threads inherit them)
+    os.sched_setaffinity(0, {int(c) for c in sys.argv[4].split(",")})
 from datetime import datetime
 from zammad_sla_plugin.twin import TwinServer
 # waitress warns "Task queue depth is N" whenever every thread is busy, which a
@@ -56,8 +58,10 @@ server.stop()
 class TwinProcess:
     """`TwinServer` in a child process; `url` once started."""
 
-    def __init__(self, *, threads: int = 32, latency_ms: float = LATENCY_MS, now: datetime | None = None) -> None:
-        self.threads, self.latency_ms, self.now = threads, latency_ms, now
+    def __init__(self, *, threads: int = 32, latency_ms: float = LATENCY_MS, now: datetime | None = None,
+                 cores: set[int] | None = None) -> None:
+        """`cores`: the CPUs the twin runs on (None: wherever the scheduler puts it)."""
+        self.threads, self.latency_ms, self.now, self.cores = threads, latency_ms, now, cores
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.http = requests.Session()
@@ -65,7 +69,8 @@ class TwinProcess:
     def __enter__(self) -> "TwinProcess":
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _TWIN_MAIN, TOKEN, str(self.threads), self.now.isoformat() if self.now else ""],
+            [sys.executable, "-c", _TWIN_MAIN, TOKEN, str(self.threads), self.now.isoformat() if self.now else "",
+             ",".join(str(c) for c in sorted(self.cores or ()))],
             stdout=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT,
         )
         assert self.proc.stdout is not None
@@ -152,6 +157,22 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def partition_cores() -> tuple[set[int], set[int]] | None:
+    """(the twin's core, every other core) of the ones this process may use, or None with
+    fewer than two or no affinity control (not Linux).
+
+    Zammad does not run on the sidecar's cores in production. A twin sharing cores with
+    the processes measured gets preempted while a thread of it holds its GIL, which stalls
+    every call in flight; its own core keeps the stand-in's CPU out of the measurement.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return {cores[-1]}, set(cores[:-1])
 
 
 class RedisServer:

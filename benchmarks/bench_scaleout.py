@@ -1,6 +1,6 @@
 """Scale-out benchmark: events per second with 1, 2 and 4 `zammad-sla worker` processes on one Redis queue.
 
-    python benchmarks/bench_scaleout.py [--events 2000] [--workers 1,2,4] [--threads N] [--quick]
+    python benchmarks/bench_scaleout.py [--events 2000] [--workers 1,2,4] [--threads N] [--shared-cores] [--quick]
 
 For each worker count, fresh: a private redis-server, the twin in its own process
 (provisioned like `zammad-sla setup`, bulk-loaded with `--events` open tickets that already
@@ -12,6 +12,12 @@ while N `zammad-sla worker` processes (each `ZAMMAD_SLA_WORKERS` threads) start,
 start-up reconcile and wait idle on the queue; then all are released at once and the clock
 runs until every ticket carries its evaluated status. Events per second = events / that
 time: the workers' start-up is not in it.
+
+Cores: the twin stands in for a Zammad that runs on machines of its own, so it gets a core
+of its own (the last one this process may use) and everything measured (the workers, Redis,
+the receiver) shares the others. Sharing every core with the twin measures the stand-in
+more than the sidecar: a twin thread preempted by a worker while holding the twin's GIL
+stalls every call in flight. `--shared-cores` runs without that partition, for comparison.
 
 Printed per worker count: events/s, Zammad calls per event, the latency bound (every
 thread waiting 20 ms per call, nothing else), per-lock waits (lock attempts beyond one per
@@ -38,7 +44,7 @@ from typing import Any
 
 from _support import (
     LATENCY_MS, REPO_ROOT, TOKEN, WEBHOOK_SECRET, RedisServer, TwinProcess, cpu_seconds, machine_cpu_seconds,
-    send_events, sizes,
+    partition_cores, send_events, sizes,
 )  # fmt: skip
 
 from huey.constants import EmptyData
@@ -149,10 +155,11 @@ def _reconcile_settled(sidecar: Sidecar, mark_before: Any) -> bool:
                for task in hub.scheduled() if task.name == TicketQueue.TASK_PERIODIC and list(task.args) == ["reconcile", token])
 
 
-def one_run(workers: int, threads: int, events: int) -> Run:
-    """Queue `events` events through the receiver, then drain them with `workers` processes."""
+def one_run(workers: int, threads: int, events: int, twin_cores: set[int] | None) -> Run:
+    """Queue `events` events through the receiver, then drain them with `workers` processes
+    (which, like Redis, inherit this process's cores; the twin runs on `twin_cores`)."""
     policy = load_policy()
-    with RedisServer() as redis_url, TwinProcess() as twin, tempfile.TemporaryDirectory() as data_dir:
+    with RedisServer() as redis_url, TwinProcess(cores=twin_cores) as twin, tempfile.TemporaryDirectory() as data_dir:
         twin.provision()
         loaded = twin.bulk(tickets=events, closed_fraction=0.0, days=5, history_entries=6, seed=events,
                            ticket_fields={policy.attributes.status: "on_track"})
@@ -235,7 +242,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DEFAULT_WORKERS,
                         help=f"ZAMMAD_SLA_WORKERS of each worker (default {DEFAULT_WORKERS})")
     parser.add_argument("--quick", action="store_true", help="600 events")
+    parser.add_argument("--shared-cores", action="store_true",
+                        help="run the twin on the same cores as the workers (no partition)")
     args = parser.parse_args()
+    partition = None if args.shared_cores else partition_cores()
+    if partition is not None:
+        # Before any thread or child starts: they inherit this thread's cores.
+        os.sched_setaffinity(0, partition[1])
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # the receiver here is saturated on purpose
     events = 600 if args.quick else args.events
     counts = sizes(args.workers)
@@ -243,9 +256,15 @@ def main() -> None:
     print(f"{events} webhook events (one per ticket) through the receiver into one Redis queue, drained by N "
           f"`zammad-sla worker` processes x {args.threads} threads; twin in its own process, {LATENCY_MS} ms added "
           f"per API call; {cores} cores; peer: the 1-worker run")
+    if partition is not None:
+        print(f"cores: the twin on {sorted(partition[0])} (Zammad's machine); workers, Redis and the receiver on "
+              f"{sorted(partition[1])}")
+    else:
+        print("cores: shared by the twin, the workers, Redis and the receiver"
+              + ("" if args.shared_cores else " (no partition possible here)"))
     runs: list[Run] = []
     for workers in counts:
-        r = one_run(workers, args.threads, events)
+        r = one_run(workers, args.threads, events, partition[0] if partition else None)
         runs.append(r)
         per_worker = " ".join(f"{100 * c / r.seconds:.0f}" for c in r.worker_cpu)
         print(f"  {workers} worker(s): {r.events} events in {r.seconds:6.1f} s = {r.rate:6.1f} events/s "
@@ -273,11 +292,17 @@ def main() -> None:
               f"({ratio:.2f}x)")
     # Where it stops: each component's CPU per event caps the rate at (its cores) / (its CPU per event).
     twin_cap = 1000 / last.cpu_ms_per_event("twin")  # one process, one GIL: one core at most
+    latency = f"Zammad latency at {last.latency_bound():.0f} events/s with {last.workers}x{last.threads} threads"
+    if partition is not None:
+        ours_ms = sum(last.cpu_ms_per_event(n) for n in ("workers", "redis"))
+        ours_cap = len(partition[1]) * 1000 / ours_ms
+        print(f"where it stops here: workers+redis ({ours_ms:.1f} CPU ms/event) on their {len(partition[1])} "
+              f"core(s) at {ours_cap:.0f} events/s; the twin on its core at {twin_cap:.0f} events/s; {latency}")
+        return
     total_ms = sum(last.cpu_ms_per_event(n) for n in ("workers", "twin", "redis"))
     machine_cap = cores * 1000 / total_ms
     print(f"where it stops here: twin (one Python process, one core) caps at {twin_cap:.0f} events/s; all of "
-          f"workers+twin+redis ({total_ms:.1f} CPU ms/event) on {cores} cores at {machine_cap:.0f} events/s; "
-          f"Zammad latency at {last.latency_bound():.0f} events/s with {last.workers}x{last.threads} threads")
+          f"workers+twin+redis ({total_ms:.1f} CPU ms/event) on {cores} cores at {machine_cap:.0f} events/s; {latency}")
 
 
 if __name__ == "__main__":
