@@ -313,6 +313,9 @@ class RedisStorage(_HueyRedisStorage):
             yield (key.decode() if isinstance(key, bytes) else key), value
 
 
+REVOKE_PREFIX = "r:"  # huey.api.Task.revoke_id ("r:<task id>"); the queue's own keys never start with it
+
+
 class NoRevocation:
     """Mixed into the queue's huey classes: tasks are never revoked here.
 
@@ -336,9 +339,6 @@ class NoRevocation:
         raise NotImplementedError("the zammad-sla queue does not revoke tasks (see huey_adapter.NoRevocation)")
 
     revoke = revoke_all = revoke_by_id = _no_revocation
-
-
-REVOKE_PREFIX = "r:"  # huey.api.Task.revoke_id ("r:<task id>"); the queue's own keys never start with it
 
 
 class RedisHuey(NoRevocation, huey.RedisHuey):
