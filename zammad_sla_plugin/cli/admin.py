@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, time, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
-from zammad_sla_plugin.admin import provision
-from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.cli.options import policy_option
-from zammad_sla_plugin.runtime.settings import Settings, settings_or_exit
-from zammad_sla_plugin.zammad import ZammadClient, ZammadError
+
+if TYPE_CHECKING:  # what the commands use is imported when they run (cli/__init__.py)
+    from zammad_sla_plugin.admin import provision
+    from zammad_sla_plugin.core.policy import Policy
+    from zammad_sla_plugin.runtime.settings import Settings
+    from zammad_sla_plugin.zammad import ZammadClient
 
 
 def _client(settings: Settings, **options: object) -> ZammadClient:
+    from zammad_sla_plugin.zammad import ZammadClient
+
     assert settings.zammad_url and settings.zammad_token is not None  # required by settings_or_exit
     return ZammadClient(settings.zammad_url, settings.zammad_token.reveal(), **options)  # type: ignore[arg-type]
 
@@ -48,6 +53,8 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def _apply(plan: provision.Plan, settings: Settings, migration_timeout: float, restart_wait: float) -> tuple[list[provision.Change], bool]:
     """Apply a plan, waiting out the restart that migrations cause; (applied, manual restart needed)."""
+    from zammad_sla_plugin.admin import provision
+
     probe = _client(settings, retries=0, timeout=(2, 5))
     client = _client(settings)
     try:
@@ -94,6 +101,10 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
     "SLA at risk", "SLA breached", "SLA paused" and a core workflow showing the computed
     SLA fields read-only. Everything else in Zammad is left alone.
     """
+    from zammad_sla_plugin.admin import provision
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
+    from zammad_sla_plugin.zammad import ZammadError
+
     settings = settings_or_exit(require_zammad=True, require_webhook_secret=True)
     url = webhook_url or settings.public_url
     if not url:
@@ -135,8 +146,15 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
 @click.option("--restart-wait", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
               help="Seconds to wait for Zammad to go down for its restart before concluding it waits for a manual one.")  # fmt: skip
 def uninstall(policy: Policy, drop_attributes: bool, yes: bool, dry_run: bool, migration_timeout: float, restart_wait: float) -> None:
-    """Remove what `setup` created: trigger, webhook, overviews, core workflow, an unused
-    priority it created, and with --drop-attributes the SLA attributes."""
+    """Remove from Zammad what `setup` created.
+
+    The trigger, webhook, overviews, core workflow and an unused priority it created; with
+    --drop-attributes the SLA attributes too.
+    """
+    from zammad_sla_plugin.admin import provision
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
+    from zammad_sla_plugin.zammad import ZammadError
+
     settings = settings_or_exit(require_zammad=True)
     client = _client(settings)
     try:
@@ -175,6 +193,7 @@ def doctor(policy: Policy, webhook_url: str | None, max_skew: float) -> None:
     Exits 1 when any check fails.
     """
     from zammad_sla_plugin.admin.doctor import Doctor, render
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
 
     settings = settings_or_exit(require_zammad=True)
     # One quick retry: doctor reports a down Zammad rather than waiting it out.
@@ -218,7 +237,9 @@ def backfill(policy: Policy, closed_since: str | None, concurrency: int, restart
     from zammad_sla_plugin.admin.backfill import (
         PROGRESS_FILENAME, Backfill, ProgressFile, candidate_tickets, client_factory, evaluator_factory, select_tickets,
     )  # fmt: skip
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
     from zammad_sla_plugin.runtime.sidecar import utc_now
+    from zammad_sla_plugin.zammad import ZammadError
 
     since = _parse_since(closed_since)
     settings = settings_or_exit(require_zammad=True)

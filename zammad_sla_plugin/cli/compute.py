@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from typing import Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 import click
 
-from zammad_sla_plugin.core.clock import SlaInputError, evaluate
-from zammad_sla_plugin.core.explain import explain, explain_text
-from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.cli.options import policy_option
-from zammad_sla_plugin.core.times import parse_time
+
+if TYPE_CHECKING:  # the core is imported when the command runs (cli/__init__.py)
+    from zammad_sla_plugin.core.policy import Policy
 
 
 def _documents(text: str) -> Iterator[tuple[int, str]]:
@@ -38,6 +37,10 @@ def compute_line(document: str, policy: Policy, default_now: datetime, *, explai
 
     With `explained`, returns the full explanation (see `explain.explain`) instead.
     """
+    from zammad_sla_plugin.core.clock import evaluate
+    from zammad_sla_plugin.core.explain import explain
+    from zammad_sla_plugin.core.times import parse_time
+
     try:
         item = json.loads(document)
     except json.JSONDecodeError as error:
@@ -64,6 +67,9 @@ def run_compute(
     stdin: TextIO, stdout: TextIO, stderr: TextIO, policy: Policy, default_now: datetime, *, explained: bool = False
 ) -> int:
     """Answer every input document in order; return 2 if any was bad, else 0."""
+    from zammad_sla_plugin.core.clock import SlaInputError
+    from zammad_sla_plugin.core.explain import explain_text
+
     status = 0
     for number, document in _documents(stdin.read()):
         try:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from zammad_sla_plugin.cli.options import policy_option
-from zammad_sla_plugin.core.policy import Policy
-from zammad_sla_plugin.demo.week import LOCAL, DemoRun, render_table
+
+if TYPE_CHECKING:  # the demo is imported when it runs (cli/__init__.py)
+    from zammad_sla_plugin.core.policy import Policy
 
 
 @click.command()
 @policy_option
 def demo(policy: Policy) -> None:
     """Replay a scripted week of tickets through an embedded Zammad twin and the sidecar."""
+    from zammad_sla_plugin.demo.week import LOCAL, DemoRun, render_table
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="zammad-sla-demo-") as data_dir:
         run = DemoRun(policy, lambda line: click.echo(f"  {line}"), data_dir)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import click
 
-from zammad_sla_plugin.core.clock import SlaInputError
-from zammad_sla_plugin.core.explain import explain_text
-from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.cli.options import policy_option
-from zammad_sla_plugin.runtime.settings import settings_or_exit
-from zammad_sla_plugin.runtime.worker import fetch_explanation
-from zammad_sla_plugin.zammad import ZammadClient, ZammadError
+
+if TYPE_CHECKING:  # what the command uses is imported when it runs (cli/__init__.py)
+    from zammad_sla_plugin.core.policy import Policy
 
 
 @click.command()
@@ -23,6 +21,12 @@ from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 @policy_option
 def explain(ticket_id: int, as_json: bool, policy: Policy) -> None:
     """Explain the SLA of ticket TICKET_ID (read from Zammad: ZAMMAD_URL, ZAMMAD_TOKEN)."""
+    from zammad_sla_plugin.core.clock import SlaInputError
+    from zammad_sla_plugin.core.explain import explain_text
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
+    from zammad_sla_plugin.runtime.worker import fetch_explanation
+    from zammad_sla_plugin.zammad import ZammadClient, ZammadError
+
     settings = settings_or_exit()
     assert settings.zammad_url is not None and settings.zammad_token is not None  # required above
     with ZammadClient(settings.zammad_url, settings.zammad_token.reveal()) as client:

@@ -8,8 +8,6 @@ from typing import Any, Callable
 
 import click
 
-from zammad_sla_plugin.core.policy import PolicyError, load_policy
-
 
 def policy_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add `--config FILE` (env ZAMMAD_SLA_CONFIG) and pass the loaded policy as `policy`.
@@ -27,6 +25,10 @@ def policy_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
+        # Imported when the command runs: the policy's libraries (pydantic, holidays) are
+        # a tenth of a second that `--help` need not pay.
+        from zammad_sla_plugin.core.policy import PolicyError, load_policy
+
         try:
             policy = load_policy(config_path)
         except PolicyError as error:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from typing import Any, Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 import click
 
-from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.cli.options import policy_option
-from zammad_sla_plugin.runtime.queue import one_line, run_consumer_forever
-from zammad_sla_plugin.runtime.settings import Settings, secret_warnings, settings_or_exit
-from zammad_sla_plugin.runtime.sidecar import Sidecar
+
+if TYPE_CHECKING:  # the runtime is imported when a command runs (cli/__init__.py)
+    from zammad_sla_plugin.core.policy import Policy
+    from zammad_sla_plugin.runtime.settings import Settings
+    from zammad_sla_plugin.runtime.sidecar import Sidecar
 
 T = TypeVar("T")
 log = logging.getLogger("zammad_sla_plugin.serve")
@@ -45,6 +46,8 @@ log_level_option = click.option(
 
 
 def _fail(what: str, error: BaseException) -> NoReturn:
+    from zammad_sla_plugin.runtime.queue import one_line
+
     click.echo(f"zammad-sla: {what}: {one_line(error)}", err=True)
     sys.exit(2)
 
@@ -58,6 +61,9 @@ def _or_exit(what: str, step: Callable[[], T]) -> T:
 
 
 def _start_sidecar(policy: Policy, settings: Settings) -> Sidecar:
+    from zammad_sla_plugin.runtime.settings import secret_warnings
+    from zammad_sla_plugin.runtime.sidecar import Sidecar
+
     for warning in secret_warnings(settings):
         log.warning("%s", warning)
     sidecar = _or_exit("cannot open the queue", lambda: Sidecar(settings, policy))
@@ -78,6 +84,7 @@ def serve(policy: Policy, log_level: str) -> None:
     ZAMMAD_SLA_LISTEN, ZAMMAD_SLA_DATA_DIR, ZAMMAD_SLA_REDIS_URL (see README).
     """
     from webhooks.server import create_receiver_server, freeze_startup_heap  # local: only `serve` serves HTTP
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
 
     _configure_logging(log_level)
     settings = settings_or_exit(require_webhook_secret=True)
@@ -105,6 +112,9 @@ def serve(policy: Policy, log_level: str) -> None:
 @log_level_option
 def worker(policy: Policy, log_level: str) -> None:
     """Run only the queue consumer (scaled-out deployments sharing a Redis queue)."""
+    from zammad_sla_plugin.runtime.queue import run_consumer_forever
+    from zammad_sla_plugin.runtime.settings import settings_or_exit
+
     _configure_logging(log_level)
     settings = settings_or_exit()
     sidecar = _start_sidecar(policy, settings)
