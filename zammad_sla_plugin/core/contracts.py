@@ -298,8 +298,9 @@ class ContractBook:
         except ValueError as error:
             text = str(error)
             # Point at the key the calendar refused, so the message can name its line.
-            key = next((k for k in ("holidays_subdiv", "holidays_country", "hours", "timezone", "closed_dates")
-                        if k.split("_")[0] in text), "")  # fmt: skip
+            words = {"holiday": "holidays_country", "hours": "hours", "timezone": "timezone",
+                     "closed": "closed_dates"}  # fmt: skip
+            key = next((k for word, k in words.items() if word in text), "")
             return None, [(f"{path}.calendar" + (f".{key}" if key else ""), text)]
         return effective, []
 
