@@ -30,7 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("zammad_sla_plugin.report.command:report", "SLA compliance of the tickets created or closed in [--from, --to)."),
     "serve": ("zammad_sla_plugin.cli.serve:serve", "Run the webhook receiver and the SLA worker in one process (the single-container default)."),
     "setup": ("zammad_sla_plugin.cli.admin:setup", "Provision Zammad for zammad-sla (idempotent: safe to run again)."),
-    "twin": ("zammad_sla_plugin.twin.command:twin", "Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."),
+    "twin": ("zammad_sla_plugin.cli.twin:twin", "Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."),
     "uninstall": ("zammad_sla_plugin.cli.admin:uninstall", "Remove from Zammad what `setup` created."),
     "worker": ("zammad_sla_plugin.cli.serve:worker", "Run only the queue consumer (scaled-out deployments sharing a Redis queue)."),
 }

@@ -24,7 +24,7 @@ import click
 def twin(host: str, port: int, token: str, time_scale: float, seed_demo: bool, api_permissions: str | None,
          tag_new: bool, auto_shutdown: bool, restart_seconds: float) -> None:
     """Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."""
-    from .server import TwinServer  # imported lazily so `zammad-sla --help` stays fast
+    from zammad_sla_plugin.twin.server import TwinServer  # lazily: `zammad-sla twin --help` imports no twin
 
     permissions = None if api_permissions is None else [p.strip() for p in api_permissions.split(",") if p.strip()]
     try:
