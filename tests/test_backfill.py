@@ -3,6 +3,12 @@ a second run changes nothing, an interrupted run resumes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -92,9 +98,9 @@ def test_backfill_evaluates_open_tickets_then_changes_nothing(twin: TwinServer, 
     assert "evaluated 5: 0 changed, 5 unchanged, 0 failed" in second.output
     assert "statuses: on_track 5" in second.output
     calls = requested(twin, start)
-    # Searches (read-only POSTs) select the open tickets, then list them again for their records:
+    # One search (a read-only POST) selects the open tickets and brings their records:
     # nothing is written, no ticket read one by one, one history read per ticket.
-    assert [r for r in calls if not r.startswith("GET ")] == ["POST /api/v1/tickets/search"] * 2
+    assert [r for r in calls if not r.startswith("GET ")] == ["POST /api/v1/tickets/search"]
     assert not [r for r in calls if r.startswith("GET /api/v1/tickets")]
     assert sorted(r for r in calls if "ticket_history" in r) == sorted(f"GET /api/v1/ticket_history/{t}" for t in open_ids)
 
@@ -202,3 +208,56 @@ def test_progress_file_ignores_a_torn_line(tmp_path: Path) -> None:
     with progress.path.open("a") as handle:
         handle.write("garbage\n1")  # "12\n" cut short by a crash must not mark ticket 1 done
     assert progress.done() == {7, 9}
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_killed_mid_run_resume_evaluates_nothing_twice_and_misses_nothing(
+    twin: TwinServer, env: dict[str, str | None], tmp_path: Path
+) -> None:
+    open_ids = [api(twin, "POST", "tickets", 201, json={"title": f"t{n}", "group": "Users", "customer_id": 6,
+                                                         "priority": "2 normal", "article": {"body": "x"}})["id"]
+                for n in range(40)]  # fmt: skip
+    # Slow enough that the kill lands in the middle, with evaluations in flight.
+    requests.post(f"{twin.url}/_twin/faults", json={"latency_ms": 15}, timeout=5).raise_for_status()
+    progress = ProgressFile(tmp_path / PROGRESS_FILENAME)
+    environment = {**os.environ, **{k: v for k, v in env.items() if v is not None},
+                   "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    for name in (k for k, v in env.items() if v is None):
+        environment.pop(name, None)
+    start = cursor(twin)
+    proc = subprocess.Popen([sys.executable, "-m", "zammad_sla_plugin.cli", "backfill", "--no-progress", "--concurrency", "4"],
+                            env=environment, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(progress.done()) < 10 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL  # killed, not finished
+    recorded = progress.done()
+    assert 10 <= len(recorded) < len(open_ids)
+    settled = -1
+    while settled != cursor(twin):  # the calls the killed process had in flight are answered still
+        settled = cursor(twin)
+        time.sleep(0.2)
+    first_run = requested(twin, start)
+
+    resumed_from = settled
+    resumed = run(env, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"selected {len(open_ids)} ticket(s), {len(recorded)} already done in an earlier run (resumed)" in resumed.output
+    second_run = requested(twin, resumed_from)
+    # A ticket recorded before the kill is not evaluated again; every other one is, once.
+    evaluated_again = sorted(int(r.split("/")[-1]) for r in second_run if "ticket_history" in r)
+    assert evaluated_again == sorted(set(open_ids) - recorded)
+    # In-flight evaluations are repeated, but what they had written is not written twice.
+    writes = Counter(r for r in first_run + second_run if r.startswith("PUT /api/v1/tickets/"))
+    assert sorted(writes) == sorted(f"PUT /api/v1/tickets/{t}" for t in open_ids) and set(writes.values()) == {1}
+    assert all(api(twin, "GET", f"tickets/{t}")["sla_status"] for t in open_ids)
+    assert not progress.path.exists()
+    again = run(env, "--resume")
+    assert again.exit_code == 2 and "no interrupted run to resume" in again.output
+    assert run(env, "--resume", "--restart").exit_code == 2

@@ -1,16 +1,17 @@
 """`zammad-sla backfill`: evaluate existing tickets through the worker's own path.
 
-Tickets are selected once (every open ticket, plus closed ones since a date on request,
-found by two condition searches), then evaluated by `TicketEvaluator.run` on a bounded thread
-pool: one `ZammadClient` and evaluator per thread, since a requests session must not be
-shared across threads. Given the listing again, `Backfill.run` pages through it while
-evaluating and hands each ticket's search record to its evaluation, which then does not
-read the ticket again: 2 reads per ticket become 1 read plus a share of a search page.
+The tickets (every open ticket, plus closed ones since a date on request, found by two
+condition searches) are evaluated by `TicketEvaluator.run` on a bounded thread pool while
+the search is paged through: one `ZammadClient` and evaluator per thread, since a requests
+session must not be shared across threads. Each evaluation gets the ticket's search
+record, so it does not read the ticket again (1 read per ticket plus a share of a search
+page), and the pool starts with the first page instead of waiting for a selection pass.
 
 Resuming: every finished ticket id is appended (and flushed) to a progress file in the
-data dir as soon as it is done, so an interrupted run (Ctrl-C, crash, kill) continues
-where it stopped. Failed tickets are not recorded and are tried again. A run that ends
-with no failures removes the file: the next backfill starts from scratch.
+data dir by the thread that evaluated it, as soon as it is done, so an interrupted run
+(Ctrl-C, crash, kill -9) continues where it stopped: a ticket recorded is never evaluated
+again, one not recorded (failed, or in flight at the kill) is. A run that ends with no
+failures removes the file: the next backfill starts from scratch.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -58,6 +59,12 @@ class BackfillSummary:
     failed: dict[int, str] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    listing_failed: str | None = None  # the search broke off: tickets after it were not seen
+
+    @property
+    def complete(self) -> bool:
+        """Every selected ticket was evaluated (nothing failed, interrupted or unlisted)."""
+        return not (self.failed or self.interrupted or self.listing_failed)
 
     def lines(self) -> list[str]:
         """The human summary."""
@@ -70,6 +77,8 @@ class BackfillSummary:
             out.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())))
         for ticket_id, reason in sorted(self.failed.items()):
             out.append(f"  failed ticket {ticket_id}: {reason}")
+        if self.listing_failed:
+            out.append(f"listing the tickets failed: {self.listing_failed}; run `zammad-sla backfill` again to resume")
         if self.interrupted:
             out.append("interrupted: run `zammad-sla backfill` again to resume")
         return out
@@ -81,6 +90,7 @@ class ProgressFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._handle: TextIO | None = None  # kept open: one write per ticket, not an open and close
 
     def done(self) -> set[int]:
         """Ids recorded by earlier runs.
@@ -101,14 +111,24 @@ class ProgressFile:
         return ids
 
     def record(self, ticket_id: int) -> None:
-        """Append one finished id and flush it to the OS."""
+        """Append one finished id and flush it to the OS (it survives the process being killed)."""
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(f"{int(ticket_id)}\n")
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(f"{int(ticket_id)}\n")
+            self._handle.flush()
+
+    def close(self) -> None:
+        """Close the file (records are flushed already); the next record opens it again."""
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
 
     def clear(self) -> None:
         """Forget all progress."""
+        self.close()
         self.path.unlink(missing_ok=True)
 
 
@@ -137,17 +157,16 @@ def candidate_tickets(client: ZammadClient, policy: Policy, closed_since: dateti
                 yield ticket
 
 
-def select_tickets(
+def selected(
     tickets: Iterable[dict[str, Any]], policy: Policy, closed_since: datetime | None = None
-) -> list[int]:
-    """Ids (ascending) of open tickets, plus closed tickets closed since `closed_since`.
+) -> Iterator[dict[str, Any]]:
+    """The open tickets of `tickets`, plus those closed since `closed_since`, in their order.
 
     Merged tickets are never selected (the SLA excludes them). A closed ticket's closing
     time is `close_at`, or `updated_at` when Zammad left `close_at` empty.
     """
     closed = set(policy.states.closed)
     merged = set(policy.states.merged)
-    selected: list[int] = []
     for ticket in tickets:
         state = ticket.get("state")
         if state in merged:
@@ -158,8 +177,14 @@ def select_tickets(
             when = ticket.get("close_at") or ticket.get("updated_at") or ticket.get("created_at")
             if not when or parse_time(when, "close_at") < closed_since:
                 continue
-        selected.append(int(ticket["id"]))
-    return sorted(set(selected))
+        yield ticket
+
+
+def select_tickets(
+    tickets: Iterable[dict[str, Any]], policy: Policy, closed_since: datetime | None = None
+) -> list[int]:
+    """Ids (ascending) of the tickets `selected` chooses."""
+    return sorted({int(ticket["id"]) for ticket in selected(tickets, policy, closed_since)})
 
 
 class Backfill:
@@ -184,27 +209,41 @@ class Backfill:
 
     def _evaluate(self, ticket_id: int, ticket: dict[str, Any] | None) -> EvaluationOutcome:
         evaluator = self._evaluators.get()
-        return evaluator.run(ticket_id) if ticket is None else evaluator.run(ticket_id, ticket)
+        outcome = evaluator.run(ticket_id) if ticket is None else evaluator.run(ticket_id, ticket)
+        # Recorded by this thread the moment it is done: a kill -9 then repeats only the
+        # evaluations in flight, and no worker waits for the main loop to get round to it.
+        self.progress.record(ticket_id)
+        return outcome
 
-    def run(self, ticket_ids: list[int], *, restart: bool = False, listing: Listing | None = None) -> BackfillSummary:
-        """Evaluate `ticket_ids`, skipping those an earlier run finished (unless `restart`).
+    def run(
+        self, ticket_ids: list[int] | None = None, *, restart: bool = False, listing: Listing | None = None
+    ) -> BackfillSummary:
+        """Evaluate the selected tickets, skipping those an earlier run finished (unless `restart`).
 
-        `listing` lists the tickets again, expanded (the selection's searches): each
-        ticket is then evaluated with the record its search page brought instead of
-        being read again. The page is read just before its tickets are evaluated (at
-        most 2 x concurrency are queued), so a record is seconds old at most, about as
-        fresh as a read; a change in between also sends the running sidecar a webhook.
-        Selected tickets the listing does not bring (offset paging skips one when an
-        earlier ticket leaves the result; a failed page) are read by id afterwards.
+        Without `ticket_ids`, `listing` is the selection: every ticket it brings (expanded
+        search records, see `selected`) is evaluated with its record, the first ones while
+        the search is still paging. With `ticket_ids` (already selected), `listing` lists
+        them again for their records, and those it does not bring (offset paging skips one
+        when an earlier ticket leaves the result; a failed page) are read by id afterwards.
+        A page is read just before its tickets are evaluated (at most 2 x concurrency are
+        queued), so a record is seconds old at most, about as fresh as a read; a change in
+        between also sends the running sidecar a webhook.
         """
+        if ticket_ids is None and listing is None:
+            raise ValueError("give the ticket ids, the listing, or both")
         if restart:
             self.progress.clear()
         done = self.progress.done()
-        todo = [t for t in ticket_ids if t not in done]
-        summary = BackfillSummary(selected=len(ticket_ids), skipped_done=len(ticket_ids) - len(todo))
-        bar = tqdm(total=len(todo), unit="ticket", desc="backfill", disable=not self.show_progress, leave=True)
+        summary = BackfillSummary()
+        if ticket_ids is None:
+            assert listing is not None
+            remaining, total = _listed(listing, done, summary), None
+        else:
+            todo = [t for t in ticket_ids if t not in done]
+            summary.selected, summary.skipped_done = len(ticket_ids), len(ticket_ids) - len(todo)
+            remaining, total = _work(todo, listing), len(todo)
+        bar = tqdm(total=total, unit="ticket", desc="backfill", disable=not self.show_progress, leave=True)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="backfill")
-        remaining = _work(todo, listing)
         running: dict[Future[EvaluationOutcome], int] = {}
         try:
             # Keep at most 2x concurrency submitted: an interrupt then has little to cancel.
@@ -228,7 +267,8 @@ class Backfill:
                     self._harvest(future, ticket_id, summary)
             bar.close()
             self._evaluators.close()
-        if not summary.interrupted and not summary.failed:
+            self.progress.close()
+        if summary.complete:
             self.progress.clear()
         return summary
 
@@ -256,7 +296,23 @@ class Backfill:
             summary.unchanged += 1
         status = outcome.result.status
         summary.statuses[status] = summary.statuses.get(status, 0) + 1
-        self.progress.record(ticket_id)
+
+
+def _listed(listing: Listing, done: set[int], summary: BackfillSummary) -> Generator[Work, None, None]:
+    """(ticket id, its record) for every ticket `listing` brings that is not `done`, counting
+    the selection in `summary` as it goes; a failed search ends it (`listing_failed`)."""
+    try:
+        # Pages are read ahead in their own thread, so the pool never waits for one.
+        for ticket in read_ahead(listing(), 2 * SEARCH_PAGE_SIZE, name="backfill-search"):
+            ticket_id = int(ticket["id"])
+            summary.selected += 1
+            if ticket_id in done:
+                summary.skipped_done += 1
+                continue
+            yield ticket_id, ticket
+    except ZammadError as error:
+        log.warning("backfill: listing the tickets failed (%s)", error)
+        summary.listing_failed = str(error)
 
 
 def _work(todo: list[int], listing: Listing | None) -> Generator[Work, None, None]:
