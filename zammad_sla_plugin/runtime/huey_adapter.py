@@ -17,7 +17,6 @@ huey version, when an upgrade moves one.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -166,7 +165,7 @@ class SqliteStorage(_HueySqliteStorage):
     def _write_records(self, records: list[_Record]) -> list[int | BaseException]:
         try:
             with self.db(commit=True) as curs:
-                return self._write_batch(curs, records)
+                return [self._write_record(curs, record) for record in records]
         except Exception:
             if len(records) == 1:
                 raise
@@ -179,60 +178,6 @@ class SqliteStorage(_HueySqliteStorage):
                     outcomes.append(self._write_record(curs, record))
             except Exception as error:
                 outcomes.append(error)
-        return outcomes
-
-    def _write_batch(self, curs: Any, records: list[_Record]) -> list[int | BaseException]:
-        """`records` in a fixed handful of statements, whatever their number: one read of the
-        keys already there, one insert per table. Each statement releases the GIL around
-        SQLite and takes it back, which costs a wait behind the other request threads: a
-        statement per key and task made the commit most of a delivery's cost under load.
-        The outcomes are those of writing the records one after another (a later record
-        sees the keys of an earlier one); a record whose task cannot be built fails alone
-        and writes nothing."""
-        wanted = list({entry[0] for record in records for entry in (record.dedupe, record.marker) if entry})
-        present: set[str] = set()
-        if wanted:
-            # One row whatever the matches: fetching a row per key would cost a GIL round trip each.
-            curs.execute(
-                f"select json_group_array(key) from kv where queue = ? and key in ({', '.join('?' * len(wanted))})",
-                (self.name, *wanted),
-            )
-            present.update(json.loads(curs.fetchone()[0]))
-        keys: list[tuple[str, str, Any]] = []
-        ready: list[tuple[str, Any]] = []
-        scheduled: list[tuple[str, Any, float]] = []
-        outcomes: list[int | BaseException] = []
-        for record in records:
-            if record.dedupe is not None and record.dedupe[0] in present:
-                outcomes.append(DUPLICATE)
-                continue
-            entries = [entry for entry in (record.dedupe, record.marker) if entry is not None]
-            if record.marker is not None and record.marker[0] in present:
-                outcome = COALESCED
-                entries = entries[:-1]  # the delivery id only
-            else:
-                try:
-                    data, ts = record.task()
-                except Exception as error:
-                    outcomes.append(error)  # nothing of this record is written
-                    continue
-                if ts is None:
-                    ready.append((self.name, self.to_blob(data)))
-                else:
-                    scheduled.append((self.name, self.to_blob(data), ts.timestamp()))
-                outcome = QUEUED
-            for key, value in entries:
-                present.add(key)
-                keys.append((self.name, key, self.to_blob(value)))
-            outcomes.append(outcome)
-        for sql, rows in (
-            ("insert or ignore into kv (queue, key, value) values", keys),
-            ("insert into task (queue, data, priority) values", [(*row, 0) for row in ready]),
-            ("insert into schedule (queue, data, timestamp) values", scheduled),
-        ):
-            if rows:
-                values = ", ".join(["(" + ", ".join("?" * len(rows[0])) + ")"] * len(rows))
-                curs.execute(f"{sql} {values}", [value for row in rows for value in row])
         return outcomes
 
     def _write_record(self, curs: Any, record: _Record) -> int:
