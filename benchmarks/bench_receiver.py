@@ -215,6 +215,10 @@ def main() -> None:
         )
     full, bare = results["receiver"], results["bare"]
     print(
+        f"receiver vs bare waitress+flask (same run): {full['per_second'] / bare['per_second']:.2f}x the throughput, "
+        f"{full['p99_ms'] / bare['p99_ms']:.2f}x the p99 (goal: >= 0.85x, <= 1.5x)"
+    )
+    print(
         f"overhead vs bare waitress+flask: {bare['per_second'] / full['per_second']:.2f}x throughput, "
         f"{full['p50_ms'] / bare['p50_ms']:.2f}x p50 latency, {full['p99_ms'] / bare['p99_ms']:.2f}x p99 latency "
         f"(one at a time: {full['single_p50_ms'] / bare['single_p50_ms']:.2f}x p50)"

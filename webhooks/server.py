@@ -28,9 +28,12 @@ from webhooks.app import MAX_BODY_BYTES
 # Handler threads mostly wait for their queue commit, and the threads waiting at the same
 # moment share one (queue -> huey_adapter -> group_commit): with more threads, concurrent
 # deliveries are acknowledged with fewer commits. With 32 concurrent senders on a 2-core
-# machine, 8 -> 24 threads took acks from ~1,370/s to ~1,670/s and p99 from ~54 to ~42 ms;
-# 32 or 48 threads gained nothing more (benchmarks/bench_receiver.py, --server-threads).
-THREADS = 24
+# machine, 8 -> 24 threads took acks from ~1,370/s to ~1,670/s and p99 from ~54 to ~42 ms.
+# 24 -> 32 (a thread for every sender, none waiting in waitress's queue behind a commit)
+# took the p99 from 1.3-1.7x to 1.1-1.2x the bare server's and throughput from 0.64-0.69x
+# to 0.72x of it (three runs each, same run as the peer); 48 or 64 gained nothing more
+# (benchmarks/bench_receiver.py, --server-threads). Threads waiting for a commit hold no CPU.
+THREADS = 32
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30  # seconds without a byte; Zammad itself waits at most 30 s for our answer
 MAX_HEADER_BYTES = 64 * 1024
