@@ -83,7 +83,7 @@ def _stamp(state: TwinState, user_id: int) -> dict[str, Any]:
 
 def seed_calendar(state: TwinState) -> dict[str, Any]:
     """The one calendar a fresh Zammad has (db/seeds.rb ends with Calendar.init_setup)."""
-    row = {c: None for c in CALENDAR_COLUMNS}
+    row: dict[str, Any] = {c: None for c in CALENDAR_COLUMNS}
     row.update(name="Default", timezone="Europe/Berlin", default=True, public_holidays={},
                business_hours={day: {"active": day not in ("sat", "sun"), "timeframes": [["09:00", "17:00"]]} for day in DAYS},
                **_stamp(state, 1))
