@@ -346,10 +346,11 @@ def _calendar(calendar: Mapping[str, Any], warnings: list[str]) -> dict[str, Any
 # ------------------------------------------------------------------ SLAs
 def _order(slas: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     # Sla.for_ticket: ORDER BY name, created_at. The database collation decides how names
-    # compare; PostgreSQL's usual (en_US) collation is case-insensitive at first, so we sort by
-    # the case-folded name first.
-    return sorted(slas, key=lambda s: (str(s.get("name") or "").casefold(), str(s.get("name") or ""),
-                                       str(s.get("created_at") or ""), int(s.get("id") or 0)))
+    # compare; PostgreSQL's usual (en_US) collation ignores case at first, so names are compared
+    # case-folded (names differing only in case, possible before Zammad made them unique
+    # case-insensitively, then go by creation).
+    return sorted(slas, key=lambda s: (str(s.get("name") or "").casefold(), str(s.get("created_at") or ""),
+                                       int(s.get("id") or 0)))
 
 
 def _contract_name(raw: str, taken: set[str], warnings: list[str]) -> str:
