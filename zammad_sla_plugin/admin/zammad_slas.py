@@ -148,14 +148,21 @@ class _Match:
         self.keys[key] = values
 
 
-def _priority_leaf(leaf: Mapping[str, Any], terms: PolicyTerms, lookups: Lookups, match: _Match, warnings: list[str]) -> bool:
+def _selected_ids(leaf: Mapping[str, Any], known: Mapping[int, str], what: str, warnings: list[str]) -> set[int] | None:
+    """The known ids an `is` / `is not` condition on ids selects; None for any other operator."""
     operator = leaf.get("operator")
     if operator not in ("is", "is not") or leaf.get("pre_condition") not in (None, "specific"):
-        return False
+        return None
     wanted = set(_ids(leaf.get("value")))
-    for unknown in sorted(wanted - set(lookups.priorities)):
-        warnings.append(f"condition {_describe(leaf)}: priority id {unknown} does not exist in Zammad")
-    allowed = wanted & set(lookups.priorities) if operator == "is" else set(lookups.priorities) - wanted
+    for unknown in sorted(wanted - set(known)):
+        warnings.append(f"condition {_describe(leaf)}: {what} id {unknown} does not exist in Zammad")
+    return wanted & set(known) if operator == "is" else set(known) - wanted
+
+
+def _priority_leaf(leaf: Mapping[str, Any], terms: PolicyTerms, lookups: Lookups, match: _Match, warnings: list[str]) -> bool:
+    allowed = _selected_ids(leaf, lookups.priorities, "priority", warnings)
+    if allowed is None:
+        return False
     severities: list[str] = []
     for priority_id in sorted(allowed):
         name = lookups.priorities[priority_id]
@@ -177,14 +184,10 @@ def _priority_leaf(leaf: Mapping[str, Any], terms: PolicyTerms, lookups: Lookups
 
 
 def _group_leaf(leaf: Mapping[str, Any], lookups: Lookups, match: _Match, warnings: list[str]) -> bool:
-    operator = leaf.get("operator")
-    if operator not in ("is", "is not") or leaf.get("pre_condition") not in (None, "specific"):
+    allowed = _selected_ids(leaf, lookups.groups, "group", warnings)
+    if allowed is None:
         return False
-    wanted = set(_ids(leaf.get("value")))
-    for unknown in sorted(wanted - set(lookups.groups)):
-        warnings.append(f"condition {_describe(leaf)}: group id {unknown} does not exist in Zammad")
-    allowed = wanted & set(lookups.groups) if operator == "is" else set(lookups.groups) - wanted
-    if operator == "is not":
+    if leaf.get("operator") == "is not":
         warnings.append(f"condition {_describe(leaf)} was written as the groups that exist today; "
                         "a group created later will not match")
     match.add("group", [lookups.groups[g] for g in sorted(allowed)])

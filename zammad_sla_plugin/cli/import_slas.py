@@ -93,6 +93,9 @@ def import_zammad_slas(config_path: str | None, output: str, force: bool) -> Non
     text = render(base_text, result, client.base_url)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    problems = _load_problems(text)
+    for problem in problems:
+        click.echo(f"error: the written policy does not load: {problem}", err=True)
     if output == "-":
         click.echo(text, nl=False)
     else:
@@ -101,3 +104,20 @@ def import_zammad_slas(config_path: str | None, output: str, force: bool) -> Non
     click.echo(f"{len(slas)} Zammad SLA(s) -> {active} contract(s) written to {output}"
                f"{f', {len(result.contracts) - active} commented out' if active < len(result.contracts) else ''}; "
                f"{len(result.warnings)} warning(s): review the file before using it", err=True)
+    if problems:
+        sys.exit(1)
+
+
+def _load_problems(text: str) -> list[str]:
+    """What the policy loader says of the written text (nothing while it knows no contracts)."""
+    import tomllib
+
+    from zammad_sla_plugin.core.policy import Policy, PolicyError, policy_from_dict
+
+    if "contracts" not in Policy.model_fields:
+        return []
+    try:
+        policy_from_dict(tomllib.loads(text), "(imported policy)")
+    except PolicyError as error:
+        return list(error.problems)
+    return []
