@@ -14,9 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.contracts import contract_changes
 from zammad_sla_plugin.core.clock import (
     RUNNING,
     ClockResult,
+    SlaInputError,
     SlaResult,
     StateSpan,
     TicketFacts,
@@ -123,12 +125,59 @@ def _clock(
     }
 
 
-def explain(
-    ticket: dict[str, Any], history: Any, organization: dict[str, Any] | None, now: datetime, policy: Policy
+def _contract(
+    result: SlaResult, ticket: dict[str, Any], history: Any, organization: dict[str, Any] | None,
+    customer: dict[str, Any] | None, policy: Policy,
 ) -> dict[str, Any]:
-    """The SLA result of one ticket with the reasoning behind every number (JSON-ready)."""
-    result = evaluate(ticket, history, organization, now, policy)
+    """Which contract applied and why; when it changed, and what the change did to the deadlines."""
+    applied = result.applied
+    assert applied is not None
+    section: dict[str, Any] = {
+        "name": applied.name,
+        "version": applied.version,
+        "effective_from": applied.effective_from.isoformat() if applied.effective_from else None,
+        "default": applied.is_default,
+        "reason": applied.reason,
+        "version_rule": "measured under the version in force when the ticket was created"
+        if not applied.forced else "named on the command line",
+        "changes": contract_changes(history, policy.attributes.contract),
+    }
+    previous = next((c["from"] for c in reversed(section["changes"]) if c["from"] and c["to"] == applied.name), None)
+    if previous is not None and previous.casefold() != applied.name.casefold():
+        try:
+            before = evaluate(ticket, history, organization, result.now, policy, customer=customer, contract=previous)
+        except SlaInputError:
+            before = None  # that contract is no longer in the policy
+        if before is not None:
+            section["before_change"] = {
+                "contract": previous,
+                "first_response_due_at": format_utc(before.first_response.due_at),
+                "resolution_due_at": format_utc(before.resolution.due_at),
+                "now_first_response_due_at": format_utc(result.first_response.due_at),
+                "now_resolution_due_at": format_utc(result.resolution.due_at),
+            }
+    return section
+
+
+def explain(
+    ticket: dict[str, Any],
+    history: Any,
+    organization: dict[str, Any] | None,
+    now: datetime,
+    policy: Policy,
+    *,
+    customer: dict[str, Any] | None = None,
+    contract: str | None = None,
+    contract_on: date | None = None,
+) -> dict[str, Any]:
+    """The SLA result of one ticket with the reasoning behind every number (JSON-ready).
+
+    `customer`, `contract` and `contract_on` are passed to `clock.evaluate`.
+    """
+    result = evaluate(ticket, history, organization, now, policy, customer=customer, contract=contract, contract_on=contract_on)
     facts = ticket_facts(ticket, organization, policy)
+    base = policy
+    policy = result.applied.policy if result.applied is not None else policy  # the contract's terms
     spans = list(result.state_spans)
     rule = policy.support_24x7
     explanation: dict[str, Any] = {
@@ -143,6 +192,8 @@ def explain(
         },
         "state_history": [_interval(s.start, s.end, state=s.state) for s in spans],
     }
+    if result.applied is not None:
+        explanation["contract"] = _contract(result, ticket, history, organization, customer, base)
     if not result.applies:
         explanation["scope"] = f"sla_kind {facts.kind!r} is out of the SLA scope: no deadlines"
         return explanation
@@ -204,6 +255,8 @@ def explain_text(explanation: dict[str, Any]) -> str:
         f"  created {explanation['created_at']}, evaluated as of {explanation['now']}",
         f"  {explanation['severity']['rule']}",
     ]
+    if "contract" in explanation:
+        lines += _contract_lines(explanation["contract"])
     if "scope" in explanation:
         lines.append(f"  {explanation['scope']}")
     if "support_24x7" in explanation:
@@ -231,3 +284,18 @@ def explain_text(explanation: dict[str, Any]) -> str:
             lines.append(f"  reached {clock['met_at_local']} ({clock['met_at']})")
         lines.append(f"  due {clock['due_at_local'] or 'none (paused)'}" + (f" ({clock['due_at']})" if clock["due_at"] else ""))
     return "\n".join(lines)
+
+
+def _contract_lines(contract: dict[str, Any]) -> list[str]:
+    """The contract part of `explain_text`."""
+    version = "original terms" if contract["effective_from"] is None else f"version effective from {contract['effective_from']}"
+    lines = [f"  contract {contract['name']!r}, {version} ({contract['version_rule']}): {contract['reason']}"]
+    for change in contract["changes"]:
+        lines.append(f"    contract changed at {change['at']}: {change['from'] or '(none)'} -> {change['to'] or '(none)'}")
+    if before := contract.get("before_change"):
+        lines.append(
+            f"    under {before['contract']!r} the deadlines were first response {before['first_response_due_at']}, "
+            f"resolution {before['resolution_due_at'] or 'none (paused)'}; now {before['now_first_response_due_at']}, "
+            f"{before['now_resolution_due_at'] or 'none (paused)'}"
+        )
+    return lines

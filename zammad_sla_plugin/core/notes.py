@@ -77,6 +77,8 @@ def transition_note(
     `zammad-sla explain`.
     """
     clocks = (explanation or {}).get("clocks", {})
+    applied = result.applied
+    policy = applied.policy if applied is not None else policy  # the contract's calendar and zone
     title = _TITLES.get(result.status, f"SLA {result.status}")
     if result.clock == "business":
         clock = f"business clock, {policy.business_calendar.describe()}"
@@ -97,5 +99,7 @@ def transition_note(
         clock_lines=clock_lines,
         evaluated=_local(result.now, policy),
         ticket_id=result.ticket_id,
+        contract=applied.name if applied is not None else None,
+        contract_version=applied.effective_from.isoformat() if applied is not None and applied.effective_from else None,
     )
     return title, body

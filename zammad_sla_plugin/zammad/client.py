@@ -304,6 +304,10 @@ class ZammadClient:
         """GET /api/v1/organizations/:id."""
         return self._api.organization.find(int(org_id))
 
+    def get_user(self, user_id: int) -> dict[str, Any]:
+        """GET /api/v1/users/:id (the customer's e-mail, for contract selectors)."""
+        return self._api.user.find(int(user_id))
+
     def ticket_states(self) -> list[dict[str, Any]]:
         """All ticket states (each with state_type_id and ignore_escalation)."""
         return list(self.request("GET", "ticket_states") or [])
