@@ -4,6 +4,7 @@ reads them over REST and writes a policy file."""
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -125,3 +126,38 @@ def test_no_slas_writes_the_policy_alone(twin: TwinServer, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "Zammad has no SLAs" in text and "contracts" not in tomllib.loads(text)
+
+
+def test_the_imported_policy_computes_the_deadlines_zammad_would(twin: TwinServer, tmp_path: Path) -> None:
+    """Round trip: the written file, loaded back, gives the escalation times Zammad computes from its
+    SLAs (lib/escalation.rb: biz.time(minutes, :minutes).after(created_at) on the SLA's calendar,
+    active public holidays closed). The expected instants are worked out by hand below."""
+    from tests.sla_builders import history, ticket
+    from zammad_sla_plugin.core.clock import evaluate
+    from zammad_sla_plugin.core.policy import load_policy
+
+    seed(twin)
+    out = tmp_path / "policy.toml"
+    assert run(twin, "--output", str(out)).exit_code == 0
+    policy = load_policy(out)
+
+    def due(created_at: str, priority: str) -> tuple[str | None, str | None, str | None]:
+        result = evaluate(ticket(created_at, priority=priority), history(), None,
+                          datetime.fromisoformat(created_at.replace("Z", "+00:00")), policy).to_dict()
+        return result["contract"], result["first_response"]["due_at"], result["resolution"]["due_at"]
+
+    # "Gold BR" (priority 3 high): calendar Brasil, America/Sao_Paulo (UTC-3), Mon-Fri 09-12 + 13-18,
+    # Tue 2026-04-21 (Tiradentes) closed; first_response_time 120, solution_time 600.
+    # Created Mon 04-20 16:30 local (19:30Z). First response: Mon 16:30-18:00 = 90, Tue closed,
+    # Wed 09:00 + 30 -> Wed 09:30 local = 12:30Z. Solution: 90 Mon + Wed 09-12 (180) + 13-18 (300) = 570,
+    # Thu 09:00 + 30 -> Thu 09:30 local = 12:30Z.
+    assert due("2026-04-20T19:30:00Z", "3 high") == ("Gold BR", "2026-04-22T12:30:00Z", "2026-04-23T12:30:00Z")
+    # Created Thu 04-23 11:30 local (14:30Z), across the lunch break. First response: 11:30-12:00 = 30,
+    # 13:00 + 90 -> 14:30 local = 17:30Z. Solution: 30 + Thu 13-18 (300) + Fri 09-12 (180) = 510,
+    # Fri 13:00 + 90 -> Fri 14:30 local = 17:30Z.
+    assert due("2026-04-23T14:30:00Z", "3 high") == ("Gold BR", "2026-04-23T17:30:00Z", "2026-04-24T17:30:00Z")
+    # "Standard" (no condition: Zammad's fallback for every other ticket): calendar Berlin, Europe/Berlin
+    # (CEST, UTC+2), Mon-Fri 08-16; first_response_time 240, solution_time 960.
+    # Created Fri 04-24 15:00 local (13:00Z). First response: Fri 15-16 = 60, Mon 04-27 08:00 + 180 ->
+    # 11:00 local = 09:00Z. Solution: 60 Fri + 480 Mon = 540, Tue 04-28 08:00 + 420 -> 15:00 local = 13:00Z.
+    assert due("2026-04-24T13:00:00Z", "2 normal") == ("Standard", "2026-04-27T09:00:00Z", "2026-04-28T13:00:00Z")
