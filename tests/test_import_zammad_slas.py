@@ -80,6 +80,9 @@ def test_writes_the_default_policy_with_both_slas_as_contracts(twin: TwinServer,
     for fragment in ("update_time = 90 min not imported", "2026-05-01 Dia do Trabalhador", "first agent reply"):
         assert fragment in result.stderr and fragment in text, fragment
     assert "2 Zammad SLA(s) -> 2 contract(s) written to" in result.stderr
+    # the loader's own view of the file: Zammad's fallback SLA takes the place of the default contract
+    assert "warning: the written policy: the default contract 'default' is never used: 'Standard'" in result.stderr
+    assert "error:" not in result.stderr
 
 
 def test_appends_to_the_config_policy_and_writes_stdout(twin: TwinServer, tmp_path: Path) -> None:
@@ -161,3 +164,19 @@ def test_the_imported_policy_computes_the_deadlines_zammad_would(twin: TwinServe
     # Created Fri 04-24 15:00 local (13:00Z). First response: Fri 15-16 = 60, Mon 04-27 08:00 + 180 ->
     # 11:00 local = 09:00Z. Solution: 60 Fri + 480 Mon = 540, Tue 04-28 08:00 + 420 -> 15:00 local = 13:00Z.
     assert due("2026-04-24T13:00:00Z", "2 normal") == ("Standard", "2026-04-27T09:00:00Z", "2026-04-28T13:00:00Z")
+
+
+def test_a_written_policy_the_loader_refuses_is_reported() -> None:
+    from zammad_sla_plugin.cli.import_slas import _load_check
+
+    problems, warnings = _load_check(default_policy_text() + '\n[[contracts]]\nname = "ops@acme"\n')
+    assert warnings == [] and len(problems) == 1 and "'ops@acme'" in problems[0]
+
+
+def test_contracts_already_in_the_config_keep_their_names(twin: TwinServer, tmp_path: Path) -> None:
+    seed(twin)
+    config = tmp_path / "mine.toml"
+    config.write_text(default_policy_text() + '\n[[contracts]]\nname = "Gold BR"\n[contracts.match]\ntag = ["gold"]\n', encoding="utf-8")
+    result = run(twin, "--config", str(config), "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert [c["name"] for c in tomllib.loads(result.stdout)["contracts"]] == ["Gold BR", "Gold BR (2)", "Standard"]

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NAME_MAX = 80
+_DOMAIN = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")  # what [contracts.match] customer_domain accepts
 FIRST_RESPONSE_NOTE = (
     "Zammad's first_response_time ends at the first agent reply (an article); zammad-sla's first response ends "
     "when the ticket is assigned to an analyst: review that the imported first-response targets fit"
@@ -206,7 +207,7 @@ def _domain_leaf(leaf: Mapping[str, Any], match: _Match, warnings: list[str]) ->
             domain = domain.lstrip(".")
             warnings.append(f"condition {_describe(leaf)}: {value!r} has no '@', so Zammad also matched sub-domains and "
                             f"longer domain names; imported as the exact domain {domain!r}")
-        if "@" in domain or not domain:
+        if not _DOMAIN.fullmatch(domain):
             warnings.append(f"condition {_describe(leaf)}: {value!r} is not an e-mail domain; left out")
             continue
         domains.append(domain)
@@ -258,7 +259,9 @@ def _match(condition: Any, terms: PolicyTerms, lookups: Lookups, warnings: list[
                             f"ends with, ticket.{terms.kind_attribute} is): left out, so the contract matches more tickets")
     for key, values in match.keys.items():
         if not values:
-            warnings.append(f"no {key} satisfies every condition on it: the contract can never match")
+            # An empty list would read as "no condition" (every ticket): never write one.
+            warnings.append(f"no {key} satisfies every condition on it: the contract can never match; written commented out")
+            expressed = 0
     return match.keys, expressed
 
 
@@ -415,10 +418,12 @@ def translate(slas: Sequence[Mapping[str, Any]], calendars: Sequence[Mapping[str
             match, expressed = _match(sla["condition"], terms, lookups, warnings)
             if match:
                 data["match"] = match
-            if not expressed:
+            if not expressed and all(match.values()):
                 enabled = False
                 warnings.append("none of its conditions can be expressed: the contract would match every ticket, so it is "
                                 "written commented out")
+            elif not expressed:
+                enabled = False
         elif sla is not fallback:
             enabled = False
             warnings.append(f"never applies in Zammad: of the SLAs without conditions only the last by name, "

@@ -93,7 +93,9 @@ def import_zammad_slas(config_path: str | None, output: str, force: bool) -> Non
     text = render(base_text, result, client.base_url)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    problems = _load_problems(text)
+    problems, loader_warnings = _load_check(text)
+    for warning in loader_warnings:
+        click.echo(f"warning: the written policy: {warning}", err=True)
     for problem in problems:
         click.echo(f"error: the written policy does not load: {problem}", err=True)
     if output == "-":
@@ -108,16 +110,14 @@ def import_zammad_slas(config_path: str | None, output: str, force: bool) -> Non
         sys.exit(1)
 
 
-def _load_problems(text: str) -> list[str]:
-    """What the policy loader says of the written text (nothing while it knows no contracts)."""
+def _load_check(text: str) -> tuple[list[str], list[str]]:
+    """(load errors, load warnings) of the written text, as `--config` would report them."""
     import tomllib
 
-    from zammad_sla_plugin.core.policy import Policy, PolicyError, policy_from_dict
+    from zammad_sla_plugin.core.policy import PolicyError, policy_from_dict
 
-    if "contracts" not in Policy.model_fields:
-        return []
     try:
-        policy_from_dict(tomllib.loads(text), "(imported policy)")
+        policy = policy_from_dict(tomllib.loads(text), "(imported policy)")
     except PolicyError as error:
-        return list(error.problems)
-    return []
+        return list(error.problems), []
+    return [], list(policy.contract_book.warnings)
