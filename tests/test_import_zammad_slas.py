@@ -180,3 +180,8 @@ def test_contracts_already_in_the_config_keep_their_names(twin: TwinServer, tmp_
     result = run(twin, "--config", str(config), "-o", "-")
     assert result.exit_code == 0, result.output
     assert [c["name"] for c in tomllib.loads(result.stdout)["contracts"]] == ["Gold BR", "Gold BR (2)", "Standard"]
+
+
+def test_an_unwritable_output_is_a_clear_error(twin: TwinServer, tmp_path: Path) -> None:
+    result = run(twin, "--output", str(tmp_path / "missing-dir" / "policy.toml"))
+    assert result.exit_code == 1 and "cannot write" in result.stderr and "No such file or directory" in result.stderr

@@ -24,13 +24,18 @@ def _fail(message: str, code: int) -> None:
 
 
 def _write(output: str, text: str, force: bool) -> None:
-    path = Path(output)
+    try:
+        _write_file(Path(output), text, force)
+    except FileExistsError:
+        _fail(f"{output} exists; pass --force to overwrite it (nothing was written)", 2)
+    except OSError as error:
+        _fail(f"cannot write {output}: {error.strerror or error}", 1)
+
+
+def _write_file(path: Path, text: str, force: bool) -> None:
     if not force:
-        try:
-            with path.open("x", encoding="utf-8") as stream:  # exclusive: never clobbers a file
-                stream.write(text)
-        except FileExistsError:
-            _fail(f"{output} exists; pass --force to overwrite it (nothing was written)", 2)
+        with path.open("x", encoding="utf-8") as stream:  # exclusive: never clobbers a file
+            stream.write(text)
         return
     # Overwrite through a temporary file and a rename: a failed run leaves the old file whole.
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -103,7 +108,7 @@ def import_zammad_slas(config_path: str | None, output: str, force: bool) -> Non
     else:
         _write(output, text, force)
     active = sum(1 for c in result.contracts if c.enabled)
-    click.echo(f"{len(slas)} Zammad SLA(s) -> {active} contract(s) written to {output}"
+    click.echo(f"{len(slas)} Zammad SLA(s) -> {active} contract(s) written to {'standard output' if output == '-' else output}"
                f"{f', {len(result.contracts) - active} commented out' if active < len(result.contracts) else ''}; "
                f"{len(result.warnings)} warning(s): review the file before using it", err=True)
     if problems:
