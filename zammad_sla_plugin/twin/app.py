@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api_links, api_resources, api_tickets, api_workflows, bulk
+from . import api_links, api_resources, api_slas, api_tickets, api_workflows, bulk
 from .context import TwinContext, twin
 from .observability import Faults
 from .permissions import permitted
@@ -89,6 +89,7 @@ def create_app(context: TwinContext) -> Flask:
     app.register_blueprint(api_workflows.bp, url_prefix=API_PREFIX)
     app.register_blueprint(api_links.bp, url_prefix=API_PREFIX)
     app.register_blueprint(api_links.twin_bp)
+    app.register_blueprint(api_slas.bp, url_prefix=API_PREFIX)
 
     @app.before_request
     def before() -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 
 from waitress.server import create_server
 
+from .api_slas import seed_calendar
 from .app import create_app
 from .clock import TwinClock
 from .context import TwinContext
@@ -79,6 +80,7 @@ class TwinServer:
         with self.state.lock:
             seed_base(self.state, api_login)
             seed_builtin(self.state)
+            seed_calendar(self.state)
             if seed_demo_data:
                 seed_demo(self.state)
             if api_permissions is not None:

@@ -30,6 +30,7 @@ MODEL_NAMES: dict[str, str] = {
     "roles": "Role", "attributes": "ObjectManager::Attribute", "webhooks": "Webhook",
     "triggers": "Trigger", "overviews": "Overview", "core_workflows": "CoreWorkflow",
     "links": "Link", "link_types": "Link::Type", "mentions": "Mention",
+    "slas": "Sla", "calendars": "Calendar",
 }
 
 # Objects whose tables can get custom columns through the object manager.
