@@ -34,12 +34,21 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime, timedelta, timezone
+from html.parser import HTMLParser
 from importlib import resources
+from pathlib import Path
 from typing import Any, Iterator
+
+import pytest
+from click.testing import CliRunner
 
 from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
+from tests.test_report_command import TOKEN, Seeder
+from tests.test_report_html_browser import CHROMIUM, run_chromium
+from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy, policy_from_text
 from zammad_sla_plugin.report.collect import iter_records
 from zammad_sla_plugin.report.document import ReportMeta, build_document
@@ -47,6 +56,7 @@ from zammad_sla_plugin.report.outcome import ReportPeriod, TicketOutcome, Ticket
 from zammad_sla_plugin.report.render_csv import CSV_COLUMNS, render_csv
 from zammad_sla_plugin.report.render_html import render_html
 from zammad_sla_plugin.report.stats import aggregate
+from zammad_sla_plugin.twin import TwinServer
 
 UTC = timezone.utc
 CONTRACTS = resources.files("zammad_sla_plugin").joinpath("examples/contracts.toml").read_text("utf-8")
@@ -290,3 +300,78 @@ def test_customers_are_not_fetched_when_not_needed_or_the_login_is_the_address()
     by_address = CustomerSource("ana@partner.example")
     assert all(r.customer is None for r in iter_records(by_address, PERIOD, progress=False, concurrency=1, customers=True))
     assert source.user_calls == by_address.user_calls == []
+
+
+# --------------------------------------------------------------------------- end to end, through the twin
+
+
+def test_report_command_by_contract_against_the_twin(tmp_path: Path) -> None:
+    """`zammad-sla report --format json` with a contracts policy: each ticket under its contract,
+    the customer read from Zammad for the domain selector (its login is not its address)."""
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(default_policy_text() + "\n" + CONTRACTS + """
+[[contracts]]
+name = "Partners"
+[contracts.match]
+customer_domain = ["partner.example"]
+""", encoding="utf-8")
+    with TwinServer(token=TOKEN, time_scale=0.001, now=datetime(2026, 3, 2, 11, tzinfo=UTC), frozen=True) as twin:
+        api = Seeder(twin.url).at("2026-03-02T11:00:00Z")
+        org = {name: int(api.call("POST", "/organizations", name=name)["id"])
+               for name in ("Loja Brasil", "Acme Argentina", "Zeta")}  # fmt: skip
+        ana = int(api.call("POST", "/users", login="ana", email="ana@partner.example", firstname="Ana")["id"])
+        ids = {"brasil": api.ticket(org["Loja Brasil"]), "acme": api.ticket(org["Acme Argentina"]),
+               "gold": api.ticket(org["Zeta"]), "default": api.ticket(org["Zeta"])}  # fmt: skip
+        ids["partner"] = int(api.call("POST", "/tickets", title="Partner down", group="Users", customer_id=ana,
+                                      organization_id=org["Zeta"], priority="3 high",
+                                      article={"body": "help", "type": "email", "sender": "Customer"})["id"])  # fmt: skip
+        api.call("POST", "/tags/add", object="Ticket", o_id=ids["gold"], item="gold")
+        result = CliRunner().invoke(main, ["report", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "json",
+                                           "--no-progress", "--config", str(policy_file)],
+                                    env={"ZAMMAD_URL": twin.url, "ZAMMAD_TOKEN": TOKEN})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    contracts = {t["id"]: (t["contract"], t["contract_version"]) for t in doc["tickets"]}
+    assert contracts == {
+        ids["brasil"]: ("Brasil", "original"), ids["acme"]: ("Acme Argentina", "2026-03-01"),
+        ids["gold"]: ("Gold 24x7", "original"), ids["default"]: ("default", "original"),
+        ids["partner"]: ("Partners", "original"),
+    }  # fmt: skip
+    assert [(g["key"], g["tickets"]) for g in doc["by_contract"]] == [
+        ("Gold 24x7", 1), ("Brasil", 1), ("Acme Argentina", 1), ("Partners", 1), ("default", 1)]
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+
+class _RowCells(HTMLParser):
+    """Cells per table row of each table, as the browser's DOM holds them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append(0)
+        elif tag in ("td", "th"):
+            colspan = dict(attrs).get("colspan")
+            self.tables[-1][-1] += int(colspan) if colspan else 1
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian: apt-get install -y chromium)")
+def test_chromium_keeps_every_row_as_wide_as_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "report.html"
+    path.write_text(render_html(document()), encoding="utf-8")
+    result = run_chromium(tmp_path, "--dump-dom", path.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = _RowCells()
+    rows.feed(result.stdout)
+    # The group tables (severity, organization, month, contract) have 10 columns; the ticket list 12
+    # with its Contract column; the policy's severities 5 and its contracts 5.
+    widths = [sorted(set(table)) for table in rows.tables]
+    assert widths == [[10], [10], [10], [10], [12], [5], [5]]
+    assert sum(len(table) for table in rows.tables[3:4]) == 1 + 4 + 5 + 1  # header, contracts, severities, total
+    assert len(rows.tables[4]) == 1 + 7  # header and the seven tickets

@@ -9,7 +9,7 @@ change of terms never rewrites the deadlines of tickets opened before it.
 The contract is chosen again on every evaluation from the ticket's current organization,
 group, customer, tags, severity and kind (Zammad re-matches its SLAs on every update too).
 Everything here is pure and precomputed once per policy: selecting among 50 contracts is a
-few set look-ups per contract, and no contract adds a Zammad call for ticket fields.
+few dict look-ups in all (`_SelectionIndex`), and no contract adds a Zammad call for ticket fields.
 """
 
 from __future__ import annotations
