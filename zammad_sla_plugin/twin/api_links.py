@@ -206,13 +206,18 @@ def mentions_create() -> Any:
         ticket = _mentionable(state, params)
         if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user_id for m in state.tables["mentions"].values()):
             raise ApiError(422, "Object already exists!")
-        now = state.now_iso()
-        mention = state.insert("mentions", {
-            "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
-            "user_id": user_id, "updated_by_id": user_id, "created_by_id": user_id, "created_at": now, "updated_at": now,
-        })  # fmt: skip
+        mention_row = mention(state, ticket, user_id, user_id)
         _update_mentionable(state, ticket, user_id)
-        return jsonify(state.pick(mention, MENTION_COLUMNS)), 201
+        return jsonify(state.pick(mention_row, MENTION_COLUMNS)), 201
+
+
+def mention(state: TwinState, ticket: dict[str, Any], user_id: int, actor: int) -> dict[str, Any]:
+    """A Mention of `user_id` on `ticket` (also POST /tickets `mentions: [ids]`)."""
+    now = state.now_iso()
+    return state.insert("mentions", {
+        "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
+        "user_id": user_id, "updated_by_id": actor, "created_by_id": actor, "created_at": now, "updated_at": now,
+    })  # fmt: skip
 
 
 @bp.delete("/mentions/<int:mention_id>")

@@ -7,11 +7,12 @@ the trigger engine evaluates once the request's work is done.
 from __future__ import annotations
 
 import base64
-import json
 import binascii
+import json
+import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import workflow_engine
 from .objects import column_default, validate_values
@@ -70,10 +71,10 @@ def association_name_to_id(state: TwinState, params: dict[str, Any]) -> dict[str
     """Ticket.association_name_to_id_convert: `state: "open"` becomes `state_id: 2`."""
     clean = dict(params)
     for key, (column, _table) in ASSOCIATIONS.items():
-        if key in clean and column not in params:
+        if key in clean and column not in params and clean[key] not in (None, ""):
             clean[column] = _lookup_association(state, key, clean.pop(key))
         else:
-            clean.pop(key, None)
+            clean.pop(key, None)  # a blank name changes nothing (ticket_spec: 'update with empty article param')
     return clean
 
 
@@ -144,8 +145,8 @@ def write_update_history(
         )
 
 
-def guess_customer(state: TwinState, email: str, actor_id: int) -> int:
-    """`customer_id: "guess:email"`: find the user by email or create a customer."""
+def guess_customer(state: TwinState, email: str, actor_id: int, firstname: str = "", lastname: str = "") -> int:
+    """`customer_id: "guess:email"` (or a `customer` hash): find the user by email or create a customer."""
     existing = next(
         (u for u in state.tables["users"].values() if (u["email"] or "").lower() == email.lower()), None
     )
@@ -155,7 +156,7 @@ def guess_customer(state: TwinState, email: str, actor_id: int) -> int:
         raise ApiError(422, f"Invalid email '{email}' of customer")
     now = state.now_iso()
     user = new_user(
-        login=email.lower(), email=email.lower(), department=None, address=None,
+        login=email.lower(), email=email.lower(), firstname=firstname, lastname=lastname, department=None, address=None,
         preferences={"locale": "en-us"}, created_by_id=actor_id, updated_by_id=actor_id,
         created_at=now, updated_at=now,
     )
@@ -170,6 +171,14 @@ def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> di
     customer = raw.get("customer_id")
     if isinstance(customer, str) and customer.startswith("guess:"):
         raw["customer_id"] = guess_customer(state, customer[len("guess:"):], actor_id)
+    hashed = raw.get("customer")
+    if isinstance(hashed, dict):
+        # TicketsController#create: a customer hash finds the user by email or creates it
+        # (signup roles), unless customer_id was given.
+        raw.pop("customer")
+        if raw.get("customer_id") in (None, "") and hashed.get("email"):
+            raw["customer_id"] = guess_customer(state, str(hashed["email"]), actor_id,
+                                                str(hashed.get("firstname") or ""), str(hashed.get("lastname") or ""))
     clean = association_name_to_id(state, raw)
     # param_cleanup keeps only the columns the running process knows (see restart.py).
     columns = set(state.columns("Ticket", TICKET_COLUMNS)) - state.stale_columns("Ticket")
@@ -181,7 +190,8 @@ def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> di
     for key, table in (("state_id", "states"), ("priority_id", "priorities"), ("group_id", "groups"),
                        ("owner_id", "users"), ("customer_id", "users"), ("organization_id", "organizations")):
         if result.get(key) is not None and state.find(table, result[key]) is None:
-            raise ApiError(422, f"Couldn't find {table[:-1].capitalize()} with 'id'={result[key]}")
+            # ticket_spec.rb 01.05/01.07: "Invalid value for param 'owner_id': 0"
+            raise ApiError(422, f"Invalid value for param '{key}': {json.dumps(result[key])}")
     return result
 
 
@@ -197,10 +207,14 @@ def _check_workflows(state: TwinState, actor_id: int, screen: str | None, saved:
     workflow_engine.validate(state, user, "Ticket", screen, saved, record, defaults)
 
 
-def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, screen: str | None = None) -> Transaction:
+def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, screen: str | None = None,
+                  authorize: Callable[[dict[str, Any]], None] | None = None) -> Transaction:
     """POST /tickets: the ticket, its `created` history, then the optional article.
 
-    `screen` (TicketsController: 'create_middle') turns on the core workflow checks."""
+    `screen` (TicketsController: 'create_middle') turns on the core workflow checks;
+    `authorize(ticket)` runs the create policy on the ticket about to be saved."""
+    if isinstance(params.get("article"), dict):
+        check_article_params(params["article"])  # Zammad rolls the ticket back: nothing is stored
     clean = ticket_params(state, params, actor_id)
     if not clean.get("title"):
         raise ApiError(422, "Title can't be blank")
@@ -223,6 +237,8 @@ def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, scree
     validate_values(state, "Ticket", ticket, set(clean), state.clock.now())
     if ticket["owner_id"] is None:
         ticket["owner_id"] = 1
+    if authorize is not None:
+        authorize(ticket)
     _check_workflows(state, actor_id, screen, None, ticket)
     if "organization_id" not in clean:
         customer = state.find("users", ticket["customer_id"])
@@ -254,6 +270,9 @@ def update_ticket(state: TwinState, ticket: dict[str, Any], params: dict[str, An
 
     `screen` (TicketsController: 'edit') turns on the core workflow checks, which run on
     every save, also when nothing changed (before_update)."""
+    article = params.get("article")
+    if isinstance(article, dict) and article:
+        check_article_params(article)
     clean = ticket_params(state, params, actor_id)
     transaction = Transaction("update", ticket["id"], actor_id)
     if "customer_id" in clean and clean["customer_id"] != ticket["customer_id"] and "organization_id" not in clean:
@@ -297,25 +316,45 @@ def _lookup_id(names: dict[int, str], value: Any, kind: str) -> int:
     raise ApiError(422, f"No lookup value found for '{kind}': {json.dumps(value)}")
 
 
+_BASE64 = re.compile(r"^[A-Za-z0-9+/\s]*={0,2}\s*$")
+
+
+def check_article_params(params: dict[str, Any]) -> None:
+    """CreatesTicketArticles#article_create's checks: a body, and attachments with
+    'mime-type', 'filename' and valid base64 'data' (messages as ticket_spec.rb 01.03, 01.12,
+    01.15, 01.16 state them)."""
+    if params.get("body") is None:
+        raise ApiError(422, 'Need at least article: { body: "some text" }')
+    for index, item in enumerate(params.get("attachments") or []):
+        if not isinstance(item, dict):
+            continue
+        for key in ("mime-type", "filename", "data"):
+            if not item.get(key):
+                raise ApiError(422, f"Attachment needs '{key}' param for attachment with index '{index}'")
+        if not _BASE64.match(str(item["data"])):
+            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'")
+
+
 def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
     result = []
-    for item in raw if isinstance(raw, list) else []:
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(item, dict):
             continue
         try:
             size = len(base64.b64decode(item.get("data") or "", validate=False))
         except (binascii.Error, ValueError):
-            raise ApiError(422, "Invalid base64 for attachment") from None
+            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
         ident = next(state.attachment_ids)
         result.append({
             "id": ident, "store_file_id": ident, "filename": item.get("filename") or "",
-            "size": str(size), "preferences": {"Mime-Type": item.get("mime-type") or item.get("mime_type") or "application/octet-stream"},
+            "size": str(size), "preferences": {"Mime-Type": item.get("mime-type") or "application/octet-stream"},
         })
     return result
 
 
 def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, Any], actor_id: int) -> dict[str, Any]:
     """An article on `ticket` (POST /ticket_articles or nested `article`), with history."""
+    check_article_params(params)
     actor = state.find("users", actor_id) or {}
     type_id = _lookup_id(ARTICLE_TYPES, params.get("type_id", params.get("type", "note")), "type")
     default_sender = "Agent" if state.is_agent(actor) else "Customer"
