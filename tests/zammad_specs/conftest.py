@@ -25,6 +25,11 @@ START = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 _names = itertools.count(1)
 
 
+def truthy(value: Any) -> bool:
+    """RSpec's `be_truthy`: Ruby truth, where only nil and false are false ({} and "" are true)."""
+    return value is not None and value is not False
+
+
 @dataclass
 class User:
     """A seeded user and the token it authenticates with."""

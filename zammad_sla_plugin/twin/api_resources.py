@@ -337,10 +337,14 @@ def attributes_create() -> Any:
         return jsonify(objects.render(objects.create(state, body(), actor_id()))), 201
 
 
-@bp.put("/object_manager_attributes/<int:ident>")
-def attributes_update(ident: int) -> Any:
+@bp.put("/object_manager_attributes/<ident>")
+def attributes_update(ident: str) -> Any:
     state = twin().state
     with state.lock:
+        if not ident.isdigit():
+            # object_manager_attributes_spec.rb "doesn't let to update item that doesn't exist":
+            # a non-numeric id answers 422 (the lookup error becomes UnprocessableEntity).
+            raise ApiError(422, f"Couldn't find ObjectManager::Attribute with 'id'={ident}")
         state.get("attributes", ident)
         return jsonify(objects.render(objects.update(state, body(), actor_id())))
 
