@@ -4,6 +4,7 @@ reopening closed tickets."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +181,57 @@ def test_create_article_with_subject_but_no_body(spec: Setup) -> None:
     assert response.json["error"] == 'Need at least article: { body: "some text" }'
 
 
+def _attachments(spec: Setup, ticket_id: int) -> list[dict[str, Any]]:
+    [article_id] = spec.z.state.article_ids(ticket_id)
+    return list(spec.z.state.tables["articles"][article_id]["_attachments"])
+
+
+def _content(spec: Setup, attachment: dict[str, Any]) -> str:
+    return spec.z.state.attachment_data[attachment["id"]].decode()
+
+
+@pytest.mark.parametrize(("files", "example"), [
+    ([("some_file.txt", "dGVzdCAxMjM=")], "(01.13)"),
+    ([("some_file1.txt", "dGVzdCAxMjM="), ("some_file2.txt", "w6TDtsO8w58=")], "(01.14)"),
+])
+def test_create_with_attachments(spec: Setup, files: list[tuple[str, str]], example: str) -> None:
+    """request handling > it 'does ticket create with agent - minimal article and attachment with customer (01.13)'
+    request handling > it 'does ticket create with agent - minimal article and attachment with customer (01.14)'"""
+    group = spec.z.state.tables["groups"][spec.ticket_group]["name"]
+    title = f"a new ticket #{example[1:-1].split('.')[1]}"
+    response = spec.z.as_(spec.agent).post("tickets", {
+        "title": title, "group": group, "customer_id": spec.customer.id,
+        "article": {"subject": "some test 123", "body": "some test 123", "attachments": [
+            {"filename": name, "data": data, "mime-type": "text/plain"} for name, data in files]}})
+    _created_by(response, title, spec.customer.id, spec.agent.id)
+    assert len(spec.z.state.article_ids(response.json["id"])) == 1
+    attachments = _attachments(spec, response.json["id"])
+    assert len(attachments) == len(files)
+    assert _content(spec, attachments[0]) == "test 123"
+    assert attachments[0]["filename"] == files[0][0]
+    assert attachments[0]["preferences"]["Mime-Type"] == "text/plain"
+    assert not attachments[0]["preferences"].get("Content-ID")
+
+
+@pytest.mark.parametrize(("data", "title"), [
+    (base64.encodebytes(b"a" * 1_000).decode(), "a new ticket #15b"),  # Base64.encode64: with line breaks
+    (base64.b64encode(b"a" * 1_000).decode(), "a new ticket #15c"),  # Base64.strict_encode64
+])
+def test_create_with_multiline_base64_attachment(spec: Setup, data: str, title: str) -> None:
+    """it 'does ticket create with agent - minimal article and valid multiline base64 with linebreaks attachment with customer (01.15b)'
+    it 'does ticket create with agent - minimal article and valid multiline base64 without linebreaks attachment with customer (01.15c)'"""
+    group = spec.z.state.tables["groups"][spec.ticket_group]["name"]
+    response = spec.z.as_(spec.agent).post("tickets", {
+        "title": title, "group": group, "customer_id": spec.customer.id,
+        "article": {"subject": "some test 123", "body": "some test 123", "attachments": [
+            {"filename": "some_file.txt", "data": data, "mime-type": "text/plain"}]}})
+    assert response.status == 201, response.text
+    assert response.json["title"] == title
+    assert len(spec.z.state.article_ids(response.json["id"])) == 1
+    [attachment] = _attachments(spec, response.json["id"])
+    assert _content(spec, attachment) == "a" * 1_000
+
+
 def test_create_with_invalid_base64_attachment(spec: Setup) -> None:
     """request handling > it 'does ticket create with agent - minimal article and simple invalid base64 attachment with customer (01.15)'"""
     group = spec.z.state.tables["groups"][spec.ticket_group]["name"]
@@ -200,6 +252,21 @@ def test_create_with_attachment_without_mime_type(spec: Setup) -> None:
             {"filename": "some_file.txt", "data": "dGVzdCAxMjM="}]}})
     assert response.status == 422 and isinstance(response.json, dict)
     assert response.json["error"] == "Attachment needs 'mime-type' param for attachment with index '0'"
+
+
+def test_create_with_links(spec: Setup) -> None:
+    """request handling > it 'does ticket create with agent (02.02)'"""
+    first = spec.z.ticket(title="Welcome to Zammad!")  # ticket 1 of a fresh Zammad
+    response = spec.z.as_(spec.agent).post("tickets", _new_ticket(
+        spec, title="a new ticket #1", customer="tickets-customer1@example.com",
+        article={"content_type": "text/plain", "body": "some body"}, links={"Ticket": {"parent": [first["id"]]}}))
+    assert response.status == 201 and isinstance(response.json, dict), response.text
+    assert response.json["state_id"] == NEW and response.json["title"] == "a new ticket #1"
+    assert response.json["updated_by_id"] == spec.agent.id and response.json["created_by_id"] == spec.agent.id
+    links = spec.z.as_(spec.admin).get("links", {"link_object": "Ticket", "link_object_value": response.json["id"]}).json["links"]
+    assert links[0]["link_type"] == "child"
+    assert links[0]["link_object"] == "Ticket"
+    assert links[0]["link_object_value"] == 1
 
 
 # -- access (02.03, 03.04) --------------------------------------------------------------------

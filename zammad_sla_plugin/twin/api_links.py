@@ -42,7 +42,7 @@ from .context import acting_user, actor_id, body, commit, truthy, twin
 from .policy import FORBIDDEN, agent_access, can
 from .records import ARTICLE_SENDERS, ARTICLE_TYPES
 from .state import TwinState
-from .tickets import Transaction
+from .tickets import Transaction, add_mention
 from .util import ApiError, to_int
 
 bp = Blueprint("links", __name__)
@@ -148,15 +148,37 @@ def links_add() -> Any:
         if any((r["link_type_id"], r["link_object_source_value"], r["link_object_target_value"]) == key
                for r in _links(state)):  # fmt: skip
             raise ApiError(422, "Link already exists")  # links_spec.rb 'when the link already exists' (2026)
-        now = state.now_iso()
-        row = state.insert("links", {
-            "link_type_id": type_id, "link_object_source_id": 1,
-            "link_object_source_value": source["id"], "link_object_target_id": 1,
-            "link_object_target_value": target_value, "created_at": now, "updated_at": now,
-        })  # fmt: skip
-        _touch(state, source["id"])
-        _touch(state, target_value)
+        row = add_link(state, type_id, source["id"], int(target["id"]))
         return jsonify(state.pick(row, LINK_COLUMNS)), 201
+
+
+def add_link(state: TwinState, type_id: int, source_id: int, target_id: int) -> dict[str, Any]:
+    """Link.add between two tickets (also POST /tickets `links: {Ticket: {type: [ids]}}`)."""
+    now = state.now_iso()
+    row = state.insert("links", {
+        "link_type_id": type_id, "link_object_source_id": 1,
+        "link_object_source_value": source_id, "link_object_target_id": 1,
+        "link_object_target_value": target_id, "created_at": now, "updated_at": now,
+    })  # fmt: skip
+    _touch(state, source_id)
+    _touch(state, target_id)
+    return row
+
+
+def link_on_create(state: TwinState, ticket: dict[str, Any], links: Any) -> None:
+    """TicketsController#create `links`: {"Ticket": {"parent": [id, ...], ...}}; the new
+    ticket is the source of each link (ticket_spec.rb 02.02)."""
+    if not isinstance(links, dict):
+        return
+    for target_object, by_type in links.items():
+        if target_object != "Ticket" or not isinstance(by_type, dict):
+            raise ApiError(422, "The twin links tickets only")
+        for link_type, ids in by_type.items():
+            for target in ids if isinstance(ids, list) else [ids]:
+                target_id = to_int(target)
+                if target_id is None or state.find("tickets", target_id) is None:
+                    raise ApiError(422, f"No such object {target_object}/{target}")
+                add_link(state, _link_type_id(state, str(link_type)), ticket["id"], target_id)
 
 
 @bp.delete("/links/remove")
@@ -216,18 +238,9 @@ def mentions_create() -> Any:
                          if m["mentionable_id"] == ticket["id"] and m["user_id"] == user_id), None)  # fmt: skip
         if existing is not None:  # Mention.subscribe!: already subscribed is fine (mention_spec.rb)
             return jsonify(state.pick(existing, MENTION_COLUMNS)), 201
-        mention_row = mention(state, ticket, user_id, user_id)
+        mention_row = add_mention(state, ticket, user_id, user_id)
         _update_mentionable(state, ticket, user_id)
         return jsonify(state.pick(mention_row, MENTION_COLUMNS)), 201
-
-
-def mention(state: TwinState, ticket: dict[str, Any], user_id: int, actor: int) -> dict[str, Any]:
-    """A Mention of `user_id` on `ticket` (also POST /tickets `mentions: [ids]`)."""
-    now = state.now_iso()
-    return state.insert("mentions", {
-        "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
-        "user_id": user_id, "updated_by_id": actor, "created_by_id": actor, "created_at": now, "updated_at": now,
-    })  # fmt: skip
 
 
 @bp.delete("/mentions/<int:mention_id>")

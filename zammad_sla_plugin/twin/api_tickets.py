@@ -13,7 +13,7 @@ from .permissions import permitted
 from .policy import FORBIDDEN, can, follow_up, ticket_access
 from .selector import Context, matches, normalize
 from .state import TwinState
-from .tickets import Transaction, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
+from .tickets import Transaction, add_mention, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
 from .util import ApiError, parse_time
 
 bp = Blueprint("tickets", __name__)
@@ -66,7 +66,8 @@ def tickets_create() -> Any:
                                     authorize=lambda t: ticket_access(state, user, t, "create"))
         ticket = state.tables["tickets"][transaction.ticket_id]
         for user_id in params.get("mentions") or []:
-            api_links.mention(state, ticket, int(user_id), actor_id())
+            add_mention(state, ticket, int(user_id), actor_id())
+        api_links.link_on_create(state, ticket, params.get("links"))
         commit(transaction)
         return jsonify(_render_one(state, ticket)), 201
 

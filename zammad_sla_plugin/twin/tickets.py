@@ -341,10 +341,12 @@ def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         try:
-            size = len(base64.b64decode(item.get("data") or "", validate=False))
+            content = base64.b64decode(item.get("data") or "", validate=False)
         except (binascii.Error, ValueError):
             raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
+        size = len(content)
         ident = next(state.attachment_ids)
+        state.attachment_data[ident] = content
         result.append({
             "id": ident, "store_file_id": ident, "filename": item.get("filename") or "",
             "size": str(size), "preferences": {"Mime-Type": item.get("mime-type") or "application/octet-stream"},
@@ -377,12 +379,32 @@ def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, A
         object="Ticket::Article", o_id=article["id"], type="created", created_by_id=actor_id,
         created_at=now, related_object="Ticket", related_o_id=ticket["id"],
     )
+    # Users mentioned in the body (<a data-mention-user-id="7">) are subscribed
+    # (article_spec.rb 'does ticket create with mentions').
+    for mentioned in _MENTIONED.findall(article["body"] or ""):
+        if state.find("users", int(mentioned)) is not None:
+            add_mention(state, ticket, int(mentioned), actor_id)
     ticket["article_count"] = (ticket.get("article_count") or 0) + 1
     if ticket.get("create_article_type_id") is None:
         ticket["create_article_type_id"] = type_id
         ticket["create_article_sender_id"] = sender_id
     ticket["updated_at"] = now
     return article
+
+
+def add_mention(state: TwinState, ticket: dict[str, Any], user_id: int, actor: int) -> dict[str, Any]:
+    """Mention.subscribe!: `user_id` subscribed to `ticket` (the existing Mention if already)."""
+    for existing in state.tables["mentions"].values():
+        if existing["mentionable_id"] == ticket["id"] and existing["user_id"] == user_id:
+            return existing
+    now = state.now_iso()
+    return state.insert("mentions", {
+        "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
+        "user_id": user_id, "updated_by_id": actor, "created_by_id": actor, "created_at": now, "updated_at": now,
+    })  # fmt: skip
+
+
+_MENTIONED = re.compile(r"""data-mention-user-id=["']?(\d+)""")
 
 
 def ticket_tags(state: TwinState, ticket_id: int) -> list[str]:

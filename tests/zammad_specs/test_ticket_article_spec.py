@@ -1,0 +1,21 @@
+"""Port of Zammad's spec/requests/ticket/article_spec.rb: the examples on what the product
+uses (article create with the ticket; see README for the rest)."""
+
+from __future__ import annotations
+
+from tests.zammad_specs.conftest import Zammad
+
+ZAMMAD_SPEC = "spec/requests/ticket/article_spec.rb"
+ZAMMAD_COMMIT = "041bf51b52ef1308c8e4b73e8a40cc846deab576"
+
+
+def test_ticket_create_with_mentions(zammad: Zammad) -> None:
+    """request handling > it 'does ticket create with mentions'"""
+    agent = zammad.agent(groups="all")
+    customer = zammad.customer()
+    response = zammad.as_(agent).post("tickets", {
+        "title": "a new ticket #1", "group": "Users", "customer_id": customer.id,
+        "article": {"body": f'some body <a data-mention-user-id="{agent.id}">agent</a>'}})
+    assert response.status == 201, response.text
+    last = max(zammad.state.tables["tickets"])
+    assert sum(1 for m in zammad.state.tables["mentions"].values() if m["mentionable_id"] == last) == 1
