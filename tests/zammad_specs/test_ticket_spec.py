@@ -171,6 +171,62 @@ def test_create_with_customer_hash(spec: Setup) -> None:
     _created_by(response, "a new ticket #11", _user_id_by_email(spec.z, "some_new_customer@example.com"), spec.agent.id)
 
 
+def _first_article(spec: Setup, ticket_id: int) -> dict[str, Any]:
+    [article_id] = spec.z.state.article_ids(ticket_id)
+    return dict(spec.z.state.tables["articles"][article_id])
+
+
+@pytest.mark.parametrize(("title", "article", "origin", "from_"), [
+    ("a new ticket #11.1", {"body": "some test 123", "origin_by": "some_new_customer@example.com"}, "new",
+     "some firstname some lastname"),
+    ("a new ticket #11.2", {"sender": "Customer", "body": "some test 123", "origin_by": "some_new_customer@example.com"},
+     "new", "some firstname some lastname"),
+    ("a new ticket #11.3", {"sender": "Agent", "from": "somebody", "body": "some test 123",
+                            "origin_by": "some_new_customer@example.com"}, "new", "some firstname some lastname"),
+    ("a new ticket #11.4", {"sender": "Customer", "body": "some test 123", "origin_by": "customer"}, "customer",
+     "Tickets Customer1"),
+])
+def test_create_with_article_origin_by(spec: Setup, title: str, article: dict[str, Any], origin: str, from_: str) -> None:
+    """request handling > it 'does ticket create with agent - minimal article with customer hash with article.origin_by (01.11)'
+    (four examples of that name: #11.1 to #11.4)"""
+    if article.get("origin_by") == "customer":
+        article = {**article, "origin_by": spec.customer.login}
+    group = spec.z.state.tables["groups"][spec.ticket_group]["name"]
+    response = spec.z.as_(spec.agent).post("tickets", {
+        "title": title, "group": group,
+        "customer": {"firstname": "some firstname", "lastname": "some lastname", "email": "some_new_customer@example.com"},
+        "article": article})
+    new_customer = _user_id_by_email(spec.z, "some_new_customer@example.com")
+    _created_by(response, title, new_customer, spec.agent.id)
+    stored = _first_article(spec, response.json["id"])
+    assert (stored["updated_by_id"], stored["created_by_id"]) == (spec.agent.id, spec.agent.id)
+    assert stored["origin_by_id"] == (new_customer if origin == "new" else spec.customer.id)
+    assert (stored["sender_id"], stored["type_id"]) == (2, 10)  # sender Customer, type note
+    assert stored["from"] == from_
+
+
+@pytest.mark.parametrize(("title", "article"), [
+    ("a new ticket #3.6", {"body": "some test 123", "origin_by": "agent"}),
+    ("a new ticket #3.6.1", {"sender": "Agent", "body": "some test 123", "origin_by_id": "agent"}),
+])
+def test_customer_cannot_claim_another_origin(spec: Setup, title: str, article: dict[str, Any]) -> None:
+    """request handling > it 'does ticket create with agent - minimal article with customer hash with article.origin_by (03.6)'
+    (two examples of that name: #3.6 and #3.6.1)"""
+    article = {k: (spec.agent.login if v == "agent" and k == "origin_by" else spec.agent.id if v == "agent" else v)
+               for k, v in article.items()}
+    group = spec.z.state.tables["groups"][spec.ticket_group]["name"]
+    response = spec.z.as_(spec.customer).post("tickets", {
+        "title": title, "group": group,
+        "customer": {"firstname": "some firstname", "lastname": "some lastname", "email": "some_new_customer@example.com"},
+        "article": article})
+    _created_by(response, title, spec.customer.id, spec.customer.id)
+    stored = _first_article(spec, response.json["id"])
+    assert (stored["updated_by_id"], stored["created_by_id"]) == (spec.customer.id, spec.customer.id)
+    assert stored["origin_by_id"] == spec.customer.id
+    assert (stored["sender_id"], stored["type_id"]) == (2, 10)  # sender Customer, type note
+    assert stored["from"] == "Tickets Customer1"
+
+
 def test_create_article_with_subject_but_no_body(spec: Setup) -> None:
     """request handling > it 'does ticket create with agent - minimal article with missing body - with customer.id (01.12)'"""
     group = spec.z.state.tables["groups"][spec.ticket_group]["name"]

@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 from . import workflow_engine
 from .objects import column_default, validate_values
+from .permissions import permitted
+from .policy import agent_access
 from .records import ARTICLE_SENDERS, ARTICLE_TYPES, HISTORY_IGNORED, TICKET_COLUMNS, new_article, new_ticket, new_user
 from .state import TwinState
 from .util import ApiError, iso, parse_date, parse_time, ruby_time_to_s, to_int
@@ -316,9 +318,6 @@ def _lookup_id(names: dict[int, str], value: Any, kind: str) -> int:
     raise ApiError(422, f"No lookup value found for '{kind}': {json.dumps(value)}")
 
 
-_BASE64 = re.compile(r"^[A-Za-z0-9+/\s]*={0,2}\s*$")
-
-
 def check_article_params(params: dict[str, Any]) -> None:
     """CreatesTicketArticles#article_create's checks: a body, and attachments with
     'mime-type', 'filename' and valid base64 'data' (messages as ticket_spec.rb 01.03, 01.12,
@@ -331,8 +330,10 @@ def check_article_params(params: dict[str, Any]) -> None:
         for key in ("mime-type", "filename", "data"):
             if not item.get(key):
                 raise ApiError(422, f"Attachment needs '{key}' param for attachment with index '{index}'")
-        if not _BASE64.match(str(item["data"])):
-            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'")
+        try:  # Base64.strict_decode64 of the data without line breaks
+            base64.b64decode(str(item["data"]).replace("\r", "").replace("\n", ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
 
 
 def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
@@ -341,7 +342,7 @@ def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         try:
-            content = base64.b64decode(item.get("data") or "", validate=False)
+            content = base64.b64decode(str(item.get("data") or "").replace("\r", "").replace("\n", ""), validate=True)
         except (binascii.Error, ValueError):
             raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
         size = len(content)
@@ -358,18 +359,32 @@ def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, A
     """An article on `ticket` (POST /ticket_articles or nested `article`), with history."""
     check_article_params(params)
     actor = state.find("users", actor_id) or {}
+    agent = permitted(state, actor, "ticket.agent")
     type_id = _lookup_id(ARTICLE_TYPES, params.get("type_id", params.get("type", "note")), "type")
-    default_sender = "Agent" if state.is_agent(actor) else "Customer"
+    default_sender = "Agent" if agent else "Customer"
     sender_id = _lookup_id(ARTICLE_SENDERS, params.get("sender_id", params.get("sender", default_sender)), "sender")
+    origin_by_id = to_int(params.get("origin_by_id"))
+    if params.get("origin_by") not in (None, "") and "origin_by_id" not in params:  # association_name_to_id_convert
+        origin = state.find_user(params["origin_by"])
+        if origin is None:
+            raise ApiError(422, f"No lookup value found for 'origin_by': {json.dumps(params['origin_by'])}")
+        origin_by_id = origin["id"]
+    internal = bool(params.get("internal", False))
+    if not agent:
+        # CreatesTicketArticles#article_create: a customer writes as Customer, a note or web
+        # article, public, and cannot claim another origin.
+        sender_id, origin_by_id, internal = SENDER_IDS["Customer"], None, False
+        if ARTICLE_TYPES[type_id] not in ("note", "web"):
+            type_id = ARTICLE_TYPE_IDS["note"]
+    origin_by_id = _origin_by(state, ticket, actor, type_id, sender_id, origin_by_id)
+    from_value, sender_id, origin_by_id = _general_metadata(
+        state, ticket, actor, agent, type_id, sender_id, origin_by_id, params.get("from"))
     now = state.now_iso()
-    from_value = params.get("from")
-    if from_value is None and sender_id == 1:
-        from_value = state.fullname(actor)
     article = new_article(
         ticket_id=ticket["id"], type_id=type_id, sender_id=sender_id, body=params.get("body") or "",
-        internal=bool(params.get("internal", False)), content_type=params.get("content_type") or "text/plain",
+        internal=internal, content_type=params.get("content_type") or "text/plain",
         subject=params.get("subject"), to=params.get("to"), cc=params.get("cc"), reply_to=params.get("reply_to"),
-        **{"from": from_value},
+        **{"from": from_value}, origin_by_id=origin_by_id,
         message_id=params.get("message_id"), in_reply_to=params.get("in_reply_to"),
         created_by_id=actor_id, updated_by_id=actor_id, created_at=now, updated_at=now,
     )
@@ -390,6 +405,50 @@ def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, A
         ticket["create_article_sender_id"] = sender_id
     ticket["updated_at"] = now
     return article
+
+
+SENDER_IDS: dict[str, int] = {name: ident for ident, name in ARTICLE_SENDERS.items()}
+ARTICLE_TYPE_IDS: dict[str, int] = {name: ident for ident, name in ARTICLE_TYPES.items()}
+# Types whose `from` the channel sets (AddsMetadataGeneral leaves them alone).
+_CHANNEL_TYPES = frozenset({"email", "twitter status", "twitter direct-message", "facebook feed post",
+                            "facebook feed comment", "sms"})
+
+
+def _origin_by(state: TwinState, ticket: dict[str, Any], actor: dict[str, Any], type_id: int, sender_id: int,
+               origin_by_id: int | None) -> int | None:
+    """Ticket::Article::AddsMetadataOriginById: a Customer note/phone/web article without an
+    origin comes from the ticket's customer (unless the writer shares its organization)."""
+    if origin_by_id is not None or not ticket.get("customer_id") or sender_id != SENDER_IDS["Customer"]:
+        return origin_by_id
+    if ARTICLE_TYPES[type_id] not in ("phone", "note", "web"):
+        return None
+    organization = state.find("organizations", actor.get("organization_id"))
+    customer = state.find("users", ticket["customer_id"]) or {}
+    if organization and organization.get("shared") and customer.get("organization_id") == organization["id"]:
+        return None
+    return int(ticket["customer_id"])
+
+
+def _general_metadata(state: TwinState, ticket: dict[str, Any], actor: dict[str, Any], agent: bool, type_id: int,
+                      sender_id: int, origin_by_id: int | None, given_from: Any) -> tuple[Any, int, int | None]:
+    """Ticket::Article::AddsMetadataGeneral: `from` is the writer's name (or the origin's,
+    then sent as Customer) on every non-channel type; web/phone articles of a customer add
+    the address. Returns (from, sender_id, origin_by_id)."""
+    if ARTICLE_TYPES[type_id] in _CHANNEL_TYPES:
+        return given_from, sender_id, origin_by_id
+    user_id = actor.get("id")
+    if origin_by_id is not None:
+        if not agent:
+            origin_by_id = user_id
+        # `origin_by != created_by_id` compares a User with an id: always true in Zammad.
+        sender_id, user_id = SENDER_IDS["Customer"], origin_by_id
+    user = state.find("users", user_id)
+    if user is None:
+        return given_from, sender_id, origin_by_id
+    name = f"{user.get('firstname') or ''} {user.get('lastname') or ''}"
+    if ARTICLE_TYPES[type_id] in ("web", "phone") and not agent_access(state, user, ticket, "read"):
+        return f"{name} <{user.get('email') or ''}>", sender_id, origin_by_id
+    return name, sender_id, origin_by_id
 
 
 def add_mention(state: TwinState, ticket: dict[str, Any], user_id: int, actor: int) -> dict[str, Any]:
