@@ -288,13 +288,18 @@ def test_create_with_multiline_base64_attachment(spec: Setup, data: str, title: 
     assert _content(spec, attachment) == "a" * 1_000
 
 
-def test_create_with_invalid_base64_attachment(spec: Setup) -> None:
-    """request handling > it 'does ticket create with agent - minimal article and simple invalid base64 attachment with customer (01.15)'"""
+@pytest.mark.parametrize(("data", "title"), [
+    ("ABC_INVALID_BASE64", "a new ticket #15"),
+    ("LARGE_INVALID_BASE64_" + "#" * 20_000_000, "a new ticket #15a"),
+], ids=["01.15", "01.15a"])
+def test_create_with_invalid_base64_attachment(spec: Setup, data: str, title: str) -> None:
+    """request handling > it 'does ticket create with agent - minimal article and simple invalid base64 attachment with customer (01.15)'
+    request handling > it 'does ticket create with agent - minimal article and large invalid base64 attachment with customer (01.15a)'"""
     group = spec.z.state.tables["groups"][spec.ticket_group]["name"]
     response = spec.z.as_(spec.agent).post("tickets", {
-        "title": "a new ticket #15", "group": group, "customer_id": spec.customer.id,
+        "title": title, "group": group, "customer_id": spec.customer.id,
         "article": {"subject": "some test 123", "body": "some test 123", "attachments": [
-            {"filename": "some_file.txt", "data": "ABC_INVALID_BASE64", "mime-type": "text/plain"}]}})
+            {"filename": "some_file.txt", "data": data, "mime-type": "text/plain"}]}})
     assert response.status == 422 and isinstance(response.json, dict)
     assert response.json["error"] == "Invalid base64 for attachment with index '0'"
 
