@@ -19,3 +19,14 @@ def test_ticket_create_with_mentions(zammad: Zammad) -> None:
     assert response.status == 201, response.text
     last = max(zammad.state.tables["tickets"])
     assert sum(1 for m in zammad.state.tables["mentions"].values() if m["mentionable_id"] == last) == 1
+
+
+def test_customer_phone_ticket_cannot_claim_another_origin(zammad: Zammad) -> None:
+    """request handling > it 'does create phone ticket by customer and manipulate origin_by_id'"""
+    customer = zammad.customer()
+    response = zammad.as_(customer).post("tickets", {
+        "title": "a new ticket #1", "group": "Users", "customer_id": customer.id,
+        "article": {"body": "some body", "sender": "Customer", "type": "phone", "origin_by_id": 1}})
+    assert response.status == 201 and isinstance(response.json, dict), response.text
+    [article_id] = zammad.state.article_ids(response.json["id"])  # only the original
+    assert zammad.state.tables["articles"][article_id]["origin_by_id"] == customer.id
