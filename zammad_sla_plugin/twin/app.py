@@ -51,7 +51,7 @@ def _authenticate() -> None:
                 raise ApiError(403, message, {"X-Failure": message})
             user = ctx.state.find_user(behalf)
             if user is None:
-                raise ApiError(401, f"No such user '{behalf}'")
+                raise ApiError(403, f"No such user '{behalf}'")  # api_auth_from_spec.rb: forbidden
             user_id = user["id"]
         g.user_id = user_id
         # prepend_before_action { authentication_check && authorize! }: the controller

@@ -158,6 +158,13 @@ class TwinServer:
         with self.state.lock:
             return add_agent(self.state, login, firstname, lastname, groups=groups, permissions=permissions, active=active)
 
+    def token_for(self, user_id: int) -> str:
+        """A new API token of user `user_id` (tests acting as several users, like the
+        request specs' `authenticated_as`)."""
+        token = f"token-{user_id}-{len(self.context.tokens) + 1}"
+        self.context.tokens[token] = int(user_id)
+        return token
+
     def wait_until_up(self, timeout: float = 10.0) -> bool:
         """Block until a pending restart after migrations has finished (test helper)."""
         deadline = time.monotonic() + timeout

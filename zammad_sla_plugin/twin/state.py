@@ -56,6 +56,7 @@ class TwinState:
         self.custom_columns: dict[str, list[str]] = {name: [] for name in CUSTOM_OBJECTS}
         self.ticket_number = itertools.count(67001)
         self.attachment_ids = itertools.count(1)
+        self.attachment_data: dict[int, bytes] = {}  # Store content by attachment id
         # Tag::Item: the tag list (id -> name); ids never reused.
         self.tag_items: dict[int, str] = {}
         self.tag_item_ids = itertools.count(1)
