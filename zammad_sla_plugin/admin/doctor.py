@@ -192,6 +192,9 @@ class Doctor:
         roles = self.policy.states
         unknown = [f"{role}: {name!r}" for role in ("pause", "closed", "merged") for name in getattr(roles, role)
                    if name not in known]  # fmt: skip
+        for terms in self.policy.contract_book.every_version() if self.policy.has_contracts else []:
+            unknown += [f"contract {terms.label} pause_states: {name!r}" for name in terms.policy.states.pause
+                        if name not in known and name not in roles.pause]  # fmt: skip
         if unknown:
             return CheckResult("states known", "FAIL", "unknown in Zammad: " + ", ".join(unknown),
                                "fix [states] in the policy file; Zammad's states: " + ", ".join(sorted(known)))  # fmt: skip

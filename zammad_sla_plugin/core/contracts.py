@@ -401,6 +401,13 @@ class ContractBook:
 
     # ------------------------------------------------------------------ reading
 
+    def every_version(self) -> list[AppliedContract]:
+        """Each contract at each of its versions, the default last (for checks against Zammad)."""
+        return [
+            self._applied(compiled, version, "listed")
+            for compiled in [*self._contracts, self._default] for version in compiled.versions
+        ]  # fmt: skip
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every contract name in matching order, the default last (the `sla_contract` options)."""
