@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from zammad_sla_plugin.core.clock import STATUSES
+from zammad_sla_plugin.core.i18n import N_, language
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.locale import effective_locale
 from zammad_sla_plugin.admin.required_fields import ALWAYS_LIFTED, mandatory_ticket_fields
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
@@ -50,15 +52,15 @@ OVERVIEW_NAMES: tuple[str, ...] = (OVERVIEW_AT_RISK, OVERVIEW_BREACHED, OVERVIEW
 AGENT_ROLE = "Agent"
 
 STATUS_LABELS: dict[str, str] = {
-    "on_track": "On track", "at_risk": "At risk", "breached": "Breached", "paused": "Paused",
-    "met": "Met", "not_applicable": "Not applicable", "excluded": "Excluded",
+    "on_track": N_("On track"), "at_risk": N_("At risk"), "breached": N_("Breached"), "paused": N_("Paused"),
+    "met": N_("Met"), "not_applicable": N_("Not applicable"), "excluded": N_("Excluded"),
 }  # fmt: skip
-INTEGRATION_LABELS: dict[str, str] = {"aivo_built": "Aivo built", "self_service": "Self service"}
-KIND_LABELS: dict[str, str] = {"incident": "Incident", "feature_request": "Feature request"}
-ORIGIN_LABELS: dict[str, str] = {"aivo": "Aivo", "customer": "Customer", "third_party": "Third party"}
+INTEGRATION_LABELS: dict[str, str] = {"aivo_built": N_("Aivo built"), "self_service": N_("Self service")}
+KIND_LABELS: dict[str, str] = {"incident": N_("Incident"), "feature_request": N_("Feature request")}
+ORIGIN_LABELS: dict[str, str] = {"aivo": "Aivo", "customer": N_("Customer"), "third_party": N_("Third party")}
 PROPOSAL_LABELS: dict[str, str] = {
-    "registered": "Registered", "under_review": "Under review", "approved": "Approved", "declined": "Declined",
-    "delivered": "Delivered",
+    "registered": N_("Registered"), "under_review": N_("Under review"), "approved": N_("Approved"),
+    "declined": N_("Declined"), "delivered": N_("Delivered"),
 }  # fmt: skip
 EVIDENCE_MAXLENGTH = 5000
 PENDING_FLAGS: tuple[str, ...] = ("to_create", "to_migrate", "to_config", "to_delete")
@@ -109,6 +111,7 @@ class Plan:
     """The changes one setup/uninstall run needs, in the order they are applied."""
 
     changes: list[Change]
+    language: str | None = None  # setup: the locale notes and select labels use, and where it came from
 
     @property
     def pending(self) -> list[Change]:
@@ -130,8 +133,9 @@ def webhook_endpoint(public_url: str) -> str:
     return base if base.endswith(WEBHOOK_PATH) else base + WEBHOOK_PATH
 
 
-def _options(labels: Mapping[str, str], extra: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
-    options = dict(labels)
+def _options(labels: Mapping[str, str], extra: tuple[str, ...] | list[str] = (), locale: str | None = None) -> dict[str, str]:
+    # Display names in the policy's (effective) language; the values stay what the SLA reads.
+    options = {value: language(locale).gettext(label) for value, label in labels.items()}
     for value in extra:  # values a custom policy uses must be selectable too
         options.setdefault(value, value.replace("_", " ").capitalize())
     return options
@@ -152,6 +156,7 @@ def _agent_screens(*, on_create: bool) -> dict[str, Any]:
 def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     """The object manager attributes zammad-sla reads and writes (names from the policy)."""
     names = policy.attributes
+    locale = policy.locale  # plan_setup and doctor set the effective one (policy's, else Zammad's locale_default)
     # Quiet: only holders of these permissions see (and so are notified of) the fields we
     # rewrite routinely (ObjectManager::Element::Backend#visible?, checks_human_changes.rb).
     # Not quiet: an empty permission list (visible to all) also clears a previous quiet setup.
@@ -171,13 +176,13 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     return [
         _attribute("Ticket", names.first_response_due_at, "SLA first response due", "datetime", deadline_option, computed, 1600),
         _attribute("Ticket", names.resolution_due_at, "SLA resolution due", "datetime", deadline_option, computed, 1610),
-        _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES)), quiet), computed, 1620),
-        _attribute("Ticket", names.integration, "SLA integration", "select", select(_options(INTEGRATION_LABELS, integrations)), editable, 1630),
-        _attribute("Ticket", names.kind, "SLA kind", "select", select(_options(KIND_LABELS, policy.scope.not_applicable_kinds)), editable, 1640),
-        _attribute("Ticket", names.origin, "SLA origin", "select", select(_options(ORIGIN_LABELS, policy.scope.excluded_origins)), editable, 1650),
+        _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES), locale), quiet), computed, 1620),
+        _attribute("Ticket", names.integration, "SLA integration", "select", select(_options(INTEGRATION_LABELS, integrations, locale)), editable, 1630),
+        _attribute("Ticket", names.kind, "SLA kind", "select", select(_options(KIND_LABELS, policy.scope.not_applicable_kinds, locale)), editable, 1640),
+        _attribute("Ticket", names.origin, "SLA origin", "select", select(_options(ORIGIN_LABELS, policy.scope.excluded_origins, locale)), editable, 1650),
         _attribute("Ticket", names.origin_evidence, "SLA origin evidence", "textarea",
                    {"type": "textarea", "maxlength": EVIDENCE_MAXLENGTH, "rows": 4, "default": "", "null": True}, editable, 1655),
-        _attribute("Ticket", names.proposal_status, "SLA proposal status", "select", select(dict(PROPOSAL_LABELS)), editable, 1660),
+        _attribute("Ticket", names.proposal_status, "SLA proposal status", "select", select(_options(PROPOSAL_LABELS, (), locale)), editable, 1660),
         _attribute(
             "Organization", names.organization_24x7, "SLA 24x7 integrations support", "boolean",
             {"options": {"true": "yes", "false": "no"}, "default": False, "null": True}, org_screens, 1700,
@@ -530,6 +535,8 @@ def plan_setup(client: ZammadClient, policy: Policy, *, webhook_url: str, secret
     """
     reader = ZammadReader(client)
     api_user_id = int(client.me()["id"])
+    in_use = effective_locale(policy, client)
+    policy = policy.model_copy(update={"locale": in_use.locale})  # select labels in the effective locale
     attributes = reader.rows("object_manager_attributes", "admin.object")
     workflows, why_not = _core_workflows(reader)
     changes = plan_attributes(attributes or [], policy)
@@ -542,7 +549,7 @@ def plan_setup(client: ZammadClient, policy: Policy, *, webhook_url: str, secret
     changes += plan_workflows(workflows, why_not, attributes or [], policy, api_user_id)
     if reader.missing:
         raise MissingPermissions(reader.missing)
-    return Plan(changes)
+    return Plan(changes, in_use.describe())
 
 
 def plan_attributes(attributes: list[dict[str, Any]], policy: Policy) -> list[Change]:

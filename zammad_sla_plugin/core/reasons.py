@@ -1,0 +1,96 @@
+"""The SLA vocabulary in the reader's language: states, severities, calendars, exclusion reasons.
+
+Pure. The explanation (`explain.explain`, also served as JSON) keeps its English, stable
+values; what people read (notes, `explain` in a terminal, the report) passes them through
+here. The source language returns every value unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date, get_day_names
+
+from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.i18n import N_, Language
+from zammad_sla_plugin.core.policy import Policy
+
+# Every status and clock state zammad-sla writes (clock.py), marked for the catalogs.
+STATE_NAMES: dict[str, str] = {
+    "running": N_("running"), "paused": N_("paused"), "met": N_("met"), "breached": N_("breached"),
+    "not_applicable": N_("not applicable"), "excluded": N_("excluded"), "at_risk": N_("at risk"),
+    "on_track": N_("on track"), "failed": N_("failed"),
+}  # fmt: skip
+# The Aivo policy's severities; a custom policy's own names are shown as they are.
+SEVERITY_NAMES: dict[str, str] = {"blocker": N_("blocker"), "high": N_("high"), "medium": N_("medium"), "low": N_("low")}
+_STATE_REASONS: dict[str, str] = {
+    "paused": N_("paused: state %(state)s"), "closed": N_("closed: state %(state)s"),
+    "merged": N_("merged: state %(state)s"),
+}  # fmt: skip
+
+
+def state_name(state: str, lang: Language) -> str:
+    """`breached` -> `incumplido`: a status or clock state as the reader says it."""
+    if lang.is_source or state not in STATE_NAMES:
+        return state
+    return lang.gettext(STATE_NAMES[state])
+
+
+def severity_name(severity: str, lang: Language) -> str:
+    """A severity of the Aivo policy in the reader's language (other names unchanged)."""
+    if lang.is_source or severity not in SEVERITY_NAMES:
+        return severity
+    return lang.gettext(SEVERITY_NAMES[severity])
+
+
+def holiday_name(calendar: WorkingCalendar, day: date, lang: Language) -> str | None:
+    """The holiday's name in the reader's language where the `holidays` package has it."""
+    name = calendar.holiday_name(day, lang.holidays_language(calendar.holiday_languages) if not lang.is_source else None)
+    if name == "closed date" and not lang.is_source:
+        return lang._("closed date")
+    return name
+
+
+def describe_calendar(policy: Policy, lang: Language, calendar: WorkingCalendar | None = None) -> str:
+    """`lun-vie 09:00-18:00 (hora de Buenos Aires), feriados AR`: `WorkingCalendar.describe` translated."""
+    calendar = calendar or policy.business_calendar
+    if lang.is_source:
+        return calendar.describe()
+    if calendar.is_always_open:
+        return lang._("24x7 (always open)")
+    days = get_day_names("abbreviated", locale=lang.locale)  # 0 = Monday
+    parts = []
+    for first, last, ranges in calendar.weekly_groups():
+        span = days[first] if first == last else lang._("%(first)s-%(last)s", first=days[first], last=days[last])
+        parts.append(lang._("%(days)s %(hours)s", days=span, hours=",".join(ranges)))
+    text = lang._("%(hours)s (%(zone)s)", hours=lang.gettext("; ").join(parts) if parts else lang._("never open (no hours)"),
+                  zone=lang.zone_name(calendar.timezone))
+    if calendar.holidays_region:
+        text = lang._("%(calendar)s, holidays %(region)s", calendar=text, region=calendar.holidays_region)
+    if calendar.closed_date_count:
+        text = lang.n_("%(calendar)s, %(count)s closed date", "%(calendar)s, %(count)s closed dates",
+                       calendar.closed_date_count, calendar=text)
+    return text
+
+
+def reason_text(item: dict[str, Any], lang: Language, policy: Policy | None = None) -> str:
+    """Why an excluded interval of `explain` did not count, in the reader's language."""
+    reason = str(item["reason"])
+    if lang.is_source:
+        return reason
+    calendar = policy.business_calendar if policy is not None else None
+    day = datetime.fromisoformat(item["from"]).astimezone(calendar.timezone).date() if calendar else None
+    if reason.startswith("holiday: "):
+        name = holiday_name(calendar, day, lang) if calendar and day else None
+        return lang._("holiday: %(name)s", name=name or reason.removeprefix("holiday: "))
+    if reason == "weekend":
+        return lang._("weekend")
+    if reason == "outside working hours":
+        return lang._("outside working hours")
+    if reason.startswith("closed day (") and day is not None:
+        return lang._("closed day (%(weekday)s)", weekday=format_date(day, "EEEE", locale=lang.locale))
+    kind, _, state = reason.partition(": state ")
+    if kind in _STATE_REASONS and state:
+        return lang._(_STATE_REASONS[kind], state=state)
+    return reason
