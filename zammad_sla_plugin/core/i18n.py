@@ -148,7 +148,7 @@ class Language:
     def number(self, value: float, pattern: str = "#,##0.#") -> str:
         """A number in the locale's digits and separators (`1.234,5` in es)."""
         if self.is_source:
-            return f"{value:g}"
+            return str(value) if isinstance(value, int) else f"{value:g}"
         return format_decimal(value, format=pattern, locale=self.locale)
 
     def duration(self, minutes: float, *, working: bool) -> str:
@@ -168,7 +168,7 @@ class Language:
         city = get_timezone_location(zone, locale=self.locale, return_city=True)
         return self._("%(city)s time", city=city)
 
-    def datetime(self, instant: datetime, zone: ZoneInfo, *, weekday: bool = False) -> str:
+    def datetime(self, instant: datetime, zone: ZoneInfo, *, weekday: bool = False, named_zone: bool = True) -> str:
         """An instant in `zone`, in the locale's format, with the zone named.
 
         `14/03/2026 15:00 (hora de Buenos Aires)`. The source language keeps zammad-sla's
@@ -183,6 +183,8 @@ class Language:
         else:
             pattern = self.pgettext("CLDR date-time pattern", "yyyy-MM-dd HH:mm")
         text = format_datetime(local, pattern, tzinfo=zone, locale=self.locale)
+        if not named_zone:  # e.g. a table whose heading names the zone
+            return text
         return self._("%(datetime)s (%(zone)s)", datetime=text, zone=self.zone_name(zone))
 
     def date(self, day: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from zammad_sla_plugin.core.clock import AT_RISK, BREACHED, ClockResult, SlaResult
 from zammad_sla_plugin.core.i18n import N_, Language, language
 from zammad_sla_plugin.core.policy import Policy
-from zammad_sla_plugin.core.reasons import describe_calendar, reason_text, state_name
+from zammad_sla_plugin.core.reasons import describe_calendar, reason_text, severity_name, state_name
 from zammad_sla_plugin.templates import render
 
 _TITLES = {AT_RISK: N_("SLA at risk"), BREACHED: N_("SLA breached")}
@@ -121,7 +121,7 @@ def transition_note(
         "note.html.j2",
         lang,
         title=title,
-        severity=str(result.severity),
+        severity=severity_name(str(result.severity), lang),
         priority=result.priority,
         support_24x7=result.support_24x7,
         clock=clock,

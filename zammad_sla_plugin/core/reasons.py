@@ -20,10 +20,11 @@ from zammad_sla_plugin.core.policy import Policy
 STATE_NAMES: dict[str, str] = {
     "running": N_("running"), "paused": N_("paused"), "met": N_("met"), "breached": N_("breached"),
     "not_applicable": N_("not applicable"), "excluded": N_("excluded"), "at_risk": N_("at risk"),
-    "on_track": N_("on track"), "failed": N_("failed"),
+    "on_track": N_("on track"), "failed": N_("failed"), "pending": N_("pending"), "in_scope": N_("in scope"),
 }  # fmt: skip
 # The Aivo policy's severities; a custom policy's own names are shown as they are.
 SEVERITY_NAMES: dict[str, str] = {"blocker": N_("blocker"), "high": N_("high"), "medium": N_("medium"), "low": N_("low")}
+CLOCK_NAMES: dict[str, str] = {"business": N_("business"), "24x7": N_("24x7")}
 _STATE_REASONS: dict[str, str] = {
     "paused": N_("paused: state %(state)s"), "closed": N_("closed: state %(state)s"),
     "merged": N_("merged: state %(state)s"),
@@ -42,6 +43,11 @@ def severity_name(severity: str, lang: Language) -> str:
     if lang.is_source or severity not in SEVERITY_NAMES:
         return severity
     return lang.gettext(SEVERITY_NAMES[severity])
+
+
+def clock_name(clock: str, lang: Language) -> str:
+    """`business` -> `hábil`: a clock's name as the reader says it."""
+    return lang.gettext(CLOCK_NAMES[clock]) if clock in CLOCK_NAMES and not lang.is_source else clock
 
 
 def holiday_name(calendar: WorkingCalendar, day: date, lang: Language) -> str | None:
