@@ -46,7 +46,9 @@ def placeholders(text: str) -> set[str]:
 
 
 def _strings(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else [v for v in value if v]
+    if isinstance(value, str):
+        return [value] if value else []
+    return [v for v in value if v]
 
 
 def read_catalog(name: str) -> Catalog:
