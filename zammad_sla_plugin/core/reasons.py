@@ -24,6 +24,11 @@ STATE_NAMES: dict[str, str] = {
 }  # fmt: skip
 # The Aivo policy's severities; a custom policy's own names are shown as they are.
 SEVERITY_NAMES: dict[str, str] = {"blocker": N_("blocker"), "high": N_("high"), "medium": N_("medium"), "low": N_("low")}
+# Proposal statuses (sla_proposal_status) as the notes say them: "the proposal is now approved".
+PROPOSAL_STATUS_NAMES: dict[str, str] = {
+    "registered": N_("registered"), "under_review": N_("under review"), "approved": N_("approved"),
+    "declined": N_("declined"), "delivered": N_("delivered"),
+}  # fmt: skip
 CLOCK_NAMES: dict[str, str] = {"business": N_("business"), "24x7": N_("24x7")}
 _STATE_REASONS: dict[str, str] = {
     "paused": N_("paused: state %(state)s"), "closed": N_("closed: state %(state)s"),
@@ -43,6 +48,11 @@ def severity_name(severity: str, lang: Language) -> str:
     if lang.is_source or severity not in SEVERITY_NAMES:
         return severity
     return lang.gettext(SEVERITY_NAMES[severity])
+
+
+def proposal_status_name(status: str, lang: Language) -> str:
+    """`approved` -> `aprobada`: a proposal status as the reader says it."""
+    return lang.gettext(PROPOSAL_STATUS_NAMES[status]) if status in PROPOSAL_STATUS_NAMES and not lang.is_source else status
 
 
 def clock_name(clock: str, lang: Language) -> str:

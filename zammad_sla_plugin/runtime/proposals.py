@@ -43,10 +43,10 @@ from typing import Any, Callable
 from zammad_sla_plugin import templates
 from zammad_sla_plugin.core.clock import NOBODY_USER_ID
 from zammad_sla_plugin.core.history import ordered_entries
-from zammad_sla_plugin.core.i18n import N_, available, language
+from zammad_sla_plugin.core.i18n import N_, Language, available, language
 from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.core.policy_texts import localized_text
-from zammad_sla_plugin.core.reasons import state_name
+from zammad_sla_plugin.core.reasons import proposal_status_name
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError, relations
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,32 @@ _NO_ADDRESS_SUBJECT = N_("Proposal %(status)s: people not notified by e-mail")
 
 def no_address_subject(status: str, locale: str | None = None) -> str:
     """Subject of the internal note listing the people who could not be e-mailed."""
-    return language(locale)._(_NO_ADDRESS_SUBJECT, status=status)
+    lang = language(locale)
+    return lang._(_NO_ADDRESS_SUBJECT, status=proposal_status_name(status, lang))
+
+
+# Why someone is told, and why not by e-mail, as the no-address note says it.
+_FIXED_TEXTS = {
+    "customer": N_("customer"), "subscribed": N_("subscribed"), "no e-mail address": N_("no e-mail address"),
+    "inactive user": N_("inactive user"), "user not found": N_("user not found"),
+}  # fmt: skip
+_PREFIXED_TEXTS = (
+    ("customer of linked ticket #", N_("customer of linked ticket #%(rest)s")),
+    ("invalid e-mail address ", N_("invalid e-mail address %(rest)s")),
+    ("Zammad refused the e-mail to ", N_("Zammad refused the e-mail to %(rest)s")),
+)
+
+
+def _note_text(text: str | None, lang: Language) -> str:
+    """A recipient's reason or problem (kept in English in the outcome) in the note's language."""
+    if not text or lang.is_source:
+        return text or ""
+    if text in _FIXED_TEXTS:
+        return lang.gettext(_FIXED_TEXTS[text])
+    for prefix, message in _PREFIXED_TEXTS:
+        if text.startswith(prefix):
+            return lang._(message, rest=text.removeprefix(prefix))
+    return text
 
 
 def no_address_subjects(status: str) -> frozenset[str]:
@@ -190,7 +215,9 @@ def email_article(
 def no_address_note(ticket: dict[str, Any], missing: list[Recipient], status: str, locale: str | None = None) -> dict[str, Any]:
     """The internal note listing who could not be e-mailed and why (in the notes' `locale`)."""
     lang = language(locale)
-    body = templates.render("no_address_note.html.j2", lang, status=state_name(status, lang), missing=missing)
+    shown = [Recipient(r.user_id, r.name, r.email, tuple(_note_text(reason, lang) for reason in r.reasons),
+                       _note_text(r.problem, lang)) for r in missing]
+    body = templates.render("no_address_note.html.j2", lang, status=proposal_status_name(status, lang), missing=shown)
     return {
         "ticket_id": int(ticket["id"]), "type": "note", "sender": "Agent", "internal": True,
         "subject": no_address_subject(status, locale), "body": body, "content_type": "text/html",
