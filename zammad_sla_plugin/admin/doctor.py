@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from zammad_sla_plugin.admin import provision
 from zammad_sla_plugin.core.policy import Policy
-from zammad_sla_plugin.runtime.locale import EffectiveLocale, effective_locale
+from zammad_sla_plugin.runtime.locale import effective_locale
 from zammad_sla_plugin.runtime.queue import build_huey
 from zammad_sla_plugin.admin.required_fields import lifted_fields, mandatory_ticket_fields
 from zammad_sla_plugin.runtime.settings import Settings

@@ -133,9 +133,8 @@ def webhook_endpoint(public_url: str) -> str:
     return base if base.endswith(WEBHOOK_PATH) else base + WEBHOOK_PATH
 
 
-def _options(labels: Mapping[str, str], extra: tuple[str, ...] | list[str] = (), locale: str | None = None) -> dict[str, str]:
-    # Display names in the policy's (effective) language; the values stay what the SLA reads.
-    options = {value: language(locale).gettext(label) for value, label in labels.items()}
+def _options(labels: Mapping[str, str], extra: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+    options = dict(labels)
     for value in extra:  # values a custom policy uses must be selectable too
         options.setdefault(value, value.replace("_", " ").capitalize())
     return options
@@ -166,6 +165,7 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     editable = _agent_screens(on_create=True)  # set by agents
 
     def select(labels: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        labels = {value: language(locale).gettext(label) for value, label in labels.items()}  # display names translated
         return {"options": labels, "default": "", "null": True, "nulloption": True, "translate": True, **(extra or {})}
 
     org_screens = {
@@ -176,13 +176,13 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     return [
         _attribute("Ticket", names.first_response_due_at, "SLA first response due", "datetime", deadline_option, computed, 1600),
         _attribute("Ticket", names.resolution_due_at, "SLA resolution due", "datetime", deadline_option, computed, 1610),
-        _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES), locale), quiet), computed, 1620),
-        _attribute("Ticket", names.integration, "SLA integration", "select", select(_options(INTEGRATION_LABELS, integrations, locale)), editable, 1630),
-        _attribute("Ticket", names.kind, "SLA kind", "select", select(_options(KIND_LABELS, policy.scope.not_applicable_kinds, locale)), editable, 1640),
-        _attribute("Ticket", names.origin, "SLA origin", "select", select(_options(ORIGIN_LABELS, policy.scope.excluded_origins, locale)), editable, 1650),
+        _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES)), quiet), computed, 1620),
+        _attribute("Ticket", names.integration, "SLA integration", "select", select(_options(INTEGRATION_LABELS, integrations)), editable, 1630),
+        _attribute("Ticket", names.kind, "SLA kind", "select", select(_options(KIND_LABELS, policy.scope.not_applicable_kinds)), editable, 1640),
+        _attribute("Ticket", names.origin, "SLA origin", "select", select(_options(ORIGIN_LABELS, policy.scope.excluded_origins)), editable, 1650),
         _attribute("Ticket", names.origin_evidence, "SLA origin evidence", "textarea",
                    {"type": "textarea", "maxlength": EVIDENCE_MAXLENGTH, "rows": 4, "default": "", "null": True}, editable, 1655),
-        _attribute("Ticket", names.proposal_status, "SLA proposal status", "select", select(_options(PROPOSAL_LABELS, (), locale)), editable, 1660),
+        _attribute("Ticket", names.proposal_status, "SLA proposal status", "select", select(dict(PROPOSAL_LABELS)), editable, 1660),
         _attribute(
             "Organization", names.organization_24x7, "SLA 24x7 integrations support", "boolean",
             {"options": {"true": "yes", "false": "no"}, "default": False, "null": True}, org_screens, 1700,

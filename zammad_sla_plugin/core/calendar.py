@@ -374,7 +374,7 @@ class WorkingCalendar:
     def _localized_names(self, year: int, language: str) -> dict[date, str]:
         """The holidays of `year` named in `language` (one of `holiday_languages`), cached."""
         names = self._holiday_names.get((language, year))
-        if names is None:
+        if names is None and self._holidays_country is not None:
             import holidays
 
             table = holidays.country_holidays(
@@ -382,7 +382,7 @@ class WorkingCalendar:
             )
             names = {d: str(name) for d, name in table.items() if d.year == year}
             self._holiday_names[(language, year)] = names
-        return names
+        return names or {}
 
     def holiday_name(self, d: date, language: str | None = None) -> str | None:
         """Holiday name of local date ``d``, "closed date" for an extra closed date, else None.
