@@ -114,6 +114,7 @@ def render_html(document: dict[str, Any], lang: Language | str | None = None, po
         severity_name=lambda name: severity_name(name, lang),
         state_name=lambda name: state_name(name, lang),
         same=lambda value: value,
+        zone_label=meta["timezone"] if lang.is_source else lang.zone_name(zone),
         severity_list=lambda names: ", ".join(severity_name(name, lang) for name in names),
         clock_name=lambda name: clock_name(name, lang),
         calendar_text=describe_calendar(policy, lang) if policy is not None and not lang.is_source
