@@ -73,7 +73,8 @@ def test_the_checks_catch_a_missing_a_fuzzy_and_a_mismatched_message() -> None:
 
 
 def test_placeholders_of_both_styles_are_found() -> None:
-    assert placeholders("Hola {recipient_name}, {{literal}} %(count)s %% de %(x)d") == {"recipient_name", "count", "x"}
+    assert placeholders("Hola {recipient_name}, {{literal}} %(count)s %% de %(x)d, %(t).1f %(r)r") == {
+        "recipient_name", "count", "x", "t", "r"}
 
 
 def test_a_translator_adds_a_language_by_copying_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

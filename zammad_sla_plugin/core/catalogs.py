@@ -26,7 +26,7 @@ KEYWORDS: dict[str, Any] = {
     "pgettext": ((1, "c"), 2),
 }  # fmt: skip
 METHODS = [("zammad_sla_plugin/**.py", "python"), ("zammad_sla_plugin/templates/**.j2", "jinja2.ext:babel_extract")]
-_PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfg]|(?<!\{)\{(\w+)\}(?!\})")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdfgr]|(?<!\{)\{(\w+)\}(?!\})")
 
 
 def extract(root: Path | None = None) -> Catalog:
