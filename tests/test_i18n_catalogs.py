@@ -46,6 +46,12 @@ def test_placeholders_are_the_same_in_every_language(name: str) -> None:
     assert found == [], "\n".join(found)
 
 
+def test_ci_check_passes() -> None:
+    from zammad_sla_plugin.core.catalogs import check
+
+    assert check() == []
+
+
 def test_the_pot_file_is_the_extraction_of_the_sources() -> None:
     from babel.messages.pofile import read_po
 

@@ -134,7 +134,7 @@ def test_policy_wording_per_locale_wins_and_a_custom_base_is_used_as_written() -
 @pytest.mark.parametrize(("texts", "problem"), [
     ({"es": {"approved_body": "Hola {nombre}"}}, "texts.es.approved_body: unknown placeholder {nombre}"),
     ({"pt-BR": {"declined_subject": "Recusada\n{ticket_title}"}}, "texts.pt-BR.declined_subject: a subject must be one non-empty line"),
-    ({"xx-nope": {"approved_subject": "x"}}, "texts: texts.xx-nope: not a locale tag"),
+    ({"xx-nope": {"approved_subject": "x"}}, "texts: 'xx-nope' is not a locale tag"),
     ({"es": {"approved_sujeto": "x"}}, "texts.es.approved_sujeto: Extra inputs are not permitted"),
 ])  # fmt: skip
 def test_every_variant_is_checked(texts: dict[str, dict[str, str]], problem: str) -> None:
@@ -166,3 +166,9 @@ def test_select_labels_in_the_effective_locale(locale: str | None, labels: dict[
     assert attributes["sla_kind"]["data_option"]["options"] == labels
     statuses = attributes["sla_status"]["data_option"]["options"]
     assert statuses["breached"] == {"es-ar": "Incumplido", "pt-br": "Violado", None: "Breached"}[locale]
+
+
+def test_the_policys_locale_must_be_a_locale_tag() -> None:
+    with pytest.raises(PolicyError) as raised:
+        policy_from_dict({**POLICY.model_dump(mode="json"), "locale": "klingon-ish"})
+    assert raised.value.problems == ["locale: 'klingon-ish' is not a locale tag (e.g. es, es-AR, pt-BR)"]

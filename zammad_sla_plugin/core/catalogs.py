@@ -91,7 +91,26 @@ def update() -> None:
             write_po(out, catalog, sort_output=True, no_location=True, include_previous=True)
 
 
+def check() -> list[str]:
+    """Every reason the shipped catalogs are not in step with the sources (empty: all good)."""
+    template = extract()
+    found: list[str] = []
+    for name in available()[1:]:
+        found += problems(template, read_catalog(name), name)
+    with (locale_dir() / f"{DOMAIN}.pot").open("rb") as source:
+        pot = {(m.context, m.id) for m in read_po(source) if m.id}
+    if pot != {(m.context, m.id) for m in template if m.id}:
+        found.append(f"{DOMAIN}.pot is not the extraction of the sources")
+    return found
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["update"]:
-        sys.exit("usage: python -m zammad_sla_plugin.core.catalogs update")
-    update()
+    command = sys.argv[1:]
+    if command == ["update"]:
+        update()
+    elif command == ["check"]:
+        if issues := check():
+            sys.exit("catalogs out of step (run `python -m zammad_sla_plugin.core.catalogs update` and translate):\n  "
+                     + "\n  ".join(issues))
+    else:
+        sys.exit("usage: python -m zammad_sla_plugin.core.catalogs update|check")

@@ -309,6 +309,13 @@ class Policy(_Strict):
     def _locale_keys(cls, value: dict[str, PolicyTexts]) -> dict[str, PolicyTexts]:
         return check_locale_keys(value)
 
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_locale_keys({value: PolicyTexts()})
+        return value
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
         problems: list[str] = []

@@ -54,7 +54,7 @@ def check_locale_keys(texts: dict[str, PolicyTexts]) -> dict[str, PolicyTexts]:
         try:
             Locale.parse(key.replace("-", "_"))
         except (UnknownLocaleError, ValueError):
-            raise ValueError(f"texts.{key}: not a locale tag (e.g. es, pt-BR)") from None
+            raise ValueError(f"{key!r} is not a locale tag (e.g. es, es-AR, pt-BR)") from None
     return texts
 
 
