@@ -1,7 +1,7 @@
 """The catalogs stay in step with the sources: nothing untranslated, fuzzy or mismatched ships.
 
 The extraction is Babel's, over the package's Python files and Jinja2 templates, with the
-keywords the code uses (`core/catalogs.py`). `python -m zammad_sla_plugin.core.catalogs update`
+keywords the code uses (`zammad_sla_plugin/catalogs.py`). `python -m zammad_sla_plugin.catalogs update`
 brings the `.pot` and every `.po` up to date; a translator then fills in what it marks.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 
-from zammad_sla_plugin.core.catalogs import extract, placeholders, problems, read_catalog
+from zammad_sla_plugin.catalogs import extract, placeholders, problems, read_catalog
 from zammad_sla_plugin.core.i18n import DOMAIN, available, locale_dir
 
 TEMPLATE = extract()
@@ -37,7 +37,7 @@ def test_the_sources_have_messages_to_translate() -> None:
 @pytest.mark.parametrize("name", TRANSLATED)
 def test_every_message_of_the_sources_is_translated_and_not_fuzzy(name: str) -> None:
     found = [p for p in problems(TEMPLATE, read_catalog(name), name) if "placeholders" not in p]
-    assert found == [], "run `python -m zammad_sla_plugin.core.catalogs update` and translate:\n" + "\n".join(found)
+    assert found == [], "run `python -m zammad_sla_plugin.catalogs update` and translate:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("name", TRANSLATED)
@@ -47,7 +47,7 @@ def test_placeholders_are_the_same_in_every_language(name: str) -> None:
 
 
 def test_ci_check_passes() -> None:
-    from zammad_sla_plugin.core.catalogs import check
+    from zammad_sla_plugin.catalogs import check
 
     assert check() == []
 

@@ -1,6 +1,6 @@
 """Keeping the catalogs in step with the sources: extraction and checks (Babel).
 
-`python -m zammad_sla_plugin.core.catalogs update` re-extracts every message from the
+`python -m zammad_sla_plugin.catalogs update` re-extracts every message from the
 sources into `locale/zammad_sla.pot` and merges it into each language's `.po` (new
 messages arrive untranslated, changed ones fuzzy); the tests fail until a translator has
 translated them (`problems`). Pure but for the files it reads and writes.
@@ -110,7 +110,7 @@ if __name__ == "__main__":
         update()
     elif command == ["check"]:
         if issues := check():
-            sys.exit("catalogs out of step (run `python -m zammad_sla_plugin.core.catalogs update` and translate):\n  "
+            sys.exit("catalogs out of step (run `python -m zammad_sla_plugin.catalogs update` and translate):\n  "
                      + "\n  ".join(issues))
     else:
-        sys.exit("usage: python -m zammad_sla_plugin.core.catalogs update|check")
+        sys.exit("usage: python -m zammad_sla_plugin.catalogs update|check")
