@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 from zammad_sla_plugin.core.i18n import language
 from zammad_sla_plugin.core.policy import Policy
@@ -40,7 +42,7 @@ def effective_locale(policy: Policy, client: ZammadClient) -> EffectiveLocale:
     """The policy's `locale` when set, else Zammad's `locale_default`, else English.
 
     A Zammad that refuses or lacks the endpoint (4xx) means English, with a warning;
-    an unreachable one raises (the caller retries).
+    an unreachable one raises (the caller decides: `LocaleCache` writes in English for now).
     """
     if policy.locale:
         return EffectiveLocale(policy.locale, "policy")
@@ -55,18 +57,31 @@ def effective_locale(policy: Policy, client: ZammadClient) -> EffectiveLocale:
 
 
 class LocaleCache:
-    """`effective_locale` read once, on first use (thread-safe)."""
+    """`effective_locale` read once, on first use (thread-safe).
 
-    def __init__(self, policy: Policy, client: ZammadClient) -> None:
+    When Zammad cannot be asked (no answer, 5xx) the notes are written in the policy's
+    locale or English rather than not at all, and Zammad is asked again after `retry_seconds`.
+    """
+
+    def __init__(self, policy: Policy, client: ZammadClient, retry_seconds: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.policy, self.client = policy, client
+        self.retry_seconds, self.clock = retry_seconds, clock
         self._value: EffectiveLocale | None = None
+        self._retry_at: float | None = None
         self._lock = threading.Lock()
 
     def get(self) -> EffectiveLocale:
         """The effective locale (read from Zammad the first time)."""
         with self._lock:
-            if self._value is None:
-                self._value = effective_locale(self.policy, self.client)
+            if self._value is not None and (self._retry_at is None or self.clock() < self._retry_at):
+                return self._value
+            try:
+                self._value, self._retry_at = effective_locale(self.policy, self.client), None
+            except ZammadError as error:
+                log.warning("cannot read Zammad's locale_default (%s); writing in %s for now", error, self.policy.locale or "en")
+                self._value = EffectiveLocale(self.policy.locale, "default (Zammad did not answer)")
+                self._retry_at = self.clock() + self.retry_seconds
             return self._value
 
     def locale(self) -> str | None:
