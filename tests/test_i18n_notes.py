@@ -82,14 +82,14 @@ def test_the_evidence_note_in_spanish_and_portuguese() -> None:
     assert spanish["subject"] == "La exclusión del SLA necesita evidencia"
     assert spanish["body"] == (
         "<p><b>La exclusión del SLA necesita evidencia</b></p><p>Ana Analista: el campo <code>sla_origin</code> del "
-        "ticket es customer, lo que lo excluye del SLA solo con evidencia escrita, pero <code>sla_origin_evidence</code> "
+        "ticket es cliente, lo que lo excluye del SLA solo con evidencia escrita, pero <code>sla_origin_evidence</code> "
         "está vacío. Hasta que se registre la evidencia, el ticket cuenta para el SLA como cualquier otro (ahora está "
         "incumplido) y lleva la etiqueta <code>sla-evidence-missing</code>.</p><p>Escribí en "
         "<code>sla_origin_evidence</code> lo que demuestra el origen (logs, la página de estado del proveedor, la "
         "confirmación del cliente); entonces el ticket queda excluido y se quita la etiqueta.</p>")
     portuguese = evidence_note(data, result, POLICY, "pt-br")
     assert portuguese["subject"] == "A exclusão do SLA precisa de evidência"
-    assert "Ana Analista, o campo <code>sla_origin</code> do chamado é customer" in portuguese["body"]
+    assert "Ana Analista, o campo <code>sla_origin</code> do chamado é cliente" in portuguese["body"]
     # a note written in any language counts: a locale change never writes the note twice
     assert {EVIDENCE_NOTE_SUBJECT, spanish["subject"], portuguese["subject"]} == set(evidence_note_subjects())
 

@@ -20,7 +20,7 @@ from zammad_sla_plugin.core.clock import SlaResult
 from zammad_sla_plugin.core.history import ordered_entries
 from zammad_sla_plugin.core.i18n import N_, available, language
 from zammad_sla_plugin.core.policy import Policy
-from zammad_sla_plugin.core.reasons import state_name
+from zammad_sla_plugin.core.reasons import origin_name, state_name
 from zammad_sla_plugin.templates import render
 
 EVIDENCE_NOTE_SUBJECT = N_("SLA exclusion needs evidence")
@@ -75,7 +75,7 @@ def evidence_note(ticket: dict[str, Any], result: SlaResult, policy: Policy, loc
     lang = language(locale or policy.locale)
     subject = lang.gettext(EVIDENCE_NOTE_SUBJECT)
     owner = ticket.get("owner") if isinstance(ticket.get("owner"), str) and ticket.get("owner") != "-" else None
-    body = render("evidence_note.html.j2", lang, subject=subject, owner=owner, origin=str(ticket.get(names.origin)),
+    body = render("evidence_note.html.j2", lang, subject=subject, owner=owner, origin=origin_name(str(ticket.get(names.origin)), lang),
                   origin_attribute=names.origin, evidence_attribute=names.origin_evidence,
                   status=state_name(result.status, lang), tag=policy.tags.evidence_missing)  # fmt: skip
     return {"subject": subject, "body": body, "content_type": "text/html", "type": "note",

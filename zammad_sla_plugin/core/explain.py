@@ -27,7 +27,7 @@ from zammad_sla_plugin.core.clock import (
 )
 from zammad_sla_plugin.core.i18n import N_, Language, language
 from zammad_sla_plugin.core.policy import Policy
-from zammad_sla_plugin.core.reasons import clock_name, describe_calendar, reason_text, severity_name, state_name
+from zammad_sla_plugin.core.reasons import clock_name, describe_calendar, reason_text, sentence_text, severity_name, state_name
 from zammad_sla_plugin.core.times import format_utc
 
 
@@ -229,16 +229,17 @@ def explain_text(explanation: dict[str, Any], lang: str | None = None, policy: P
             priority=repr(explanation["severity"]["priority"]), severity=repr(severity_name(explanation["severity"]["severity"] or "", tr))),
     ]
     if "scope" in explanation:
-        lines.append(f"  {explanation['scope']}")
+        lines.append(f"  {sentence_text(explanation['scope'], tr)}")
     if "support_24x7" in explanation:
         support = explanation["support_24x7"]
+        decided = sentence_text(support["decided_by"], tr)
         if support["applies"]:
             lines.append(tr._("  24x7 Integrations Support applies (decided by: %(decided)s; activation %(activation)s):",
-                              decided=support["decided_by"], activation=support["activation"]))
+                              decided=decided, activation=support["activation"]))
         else:
             lines.append(tr._("  24x7 Integrations Support does not apply (decided by: %(decided)s; activation %(activation)s):",
-                              decided=support["decided_by"], activation=support["activation"]))
-        lines += [f"    [{'x' if c['met'] else ' '}] {c['condition']}" for c in support["conditions"]]
+                              decided=decided, activation=support["activation"]))
+        lines += [f"    [{'x' if c['met'] else ' '}] {sentence_text(c['condition'], tr)}" for c in support["conditions"]]
     for name, clock in explanation.get("clocks", {}).items():
         title = name.replace("_", " ").title() if tr.is_source else tr.gettext(_CLOCK_TITLES.get(name, name))
         measures = clock["measures"] if tr.is_source else tr.gettext(_MEASURES.get(clock["measures"], clock["measures"]))

@@ -7,6 +7,7 @@ here. The source language returns every value unchanged.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +30,8 @@ PROPOSAL_STATUS_NAMES: dict[str, str] = {
     "registered": N_("registered"), "under_review": N_("under review"), "approved": N_("approved"),
     "declined": N_("declined"), "delivered": N_("delivered"),
 }  # fmt: skip
+# sla_origin values as the select shows them (admin/provision.py ORIGIN_LABELS), lower case in a sentence.
+ORIGIN_NAMES: dict[str, str] = {"customer": N_("customer"), "third_party": N_("third party")}
 CLOCK_NAMES: dict[str, str] = {"business": N_("business"), "24x7": N_("24x7")}
 _STATE_REASONS: dict[str, str] = {
     "paused": N_("paused: state %(state)s"), "closed": N_("closed: state %(state)s"),
@@ -53,6 +56,11 @@ def severity_name(severity: str, lang: Language) -> str:
 def proposal_status_name(status: str, lang: Language) -> str:
     """`approved` -> `aprobada`: a proposal status as the reader says it."""
     return lang.gettext(PROPOSAL_STATUS_NAMES[status]) if status in PROPOSAL_STATUS_NAMES and not lang.is_source else status
+
+
+def origin_name(origin: str, lang: Language) -> str:
+    """`third_party` -> `tercero`: an origin value as the reader says it (others unchanged)."""
+    return lang.gettext(ORIGIN_NAMES[origin]) if origin in ORIGIN_NAMES and not lang.is_source else origin
 
 
 def clock_name(clock: str, lang: Language) -> str:
@@ -110,3 +118,36 @@ def reason_text(item: dict[str, Any], lang: Language, policy: Policy | None = No
     if kind in _STATE_REASONS and state:
         return lang._(_STATE_REASONS[kind], state=state)
     return reason
+
+
+# The explanation's English sentences (clock.support_24x7_conditions, explain._scope_text)
+# and the message that says each in another language; a sentence not listed stays English.
+_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), message) for pattern, message in (
+    (r"^severity in (?P<severities>\[.*\])$", N_("severity in %(severities)s")),
+    (r"^organization (?P<attribute>\S+) is true$", N_("organization %(attribute)s is true")),
+    (r"^ticket (?P<attribute>\S+) is (?P<value>.+)$", N_("ticket %(attribute)s is %(value)s")),
+    (r"^created outside working hours$", N_("created outside working hours")),
+    (r"^came in by phone \(first article type in (?P<types>\[.*\]), is (?P<type>.+)\)$",
+     N_("came in by phone (first article type in %(types)s, is %(type)s)")),
+    (r"^all conditions met$", N_("all conditions met")),
+    (r"^merged ticket: not counted in compliance$", N_("merged ticket: not counted in compliance")),
+    (r"^origin (?P<origin>.+) is claimed but (?P<attribute>\S+) is blank: counted like any other ticket \(and tagged "
+     r"(?P<tag>\S+)\) until the evidence is written$",
+     N_("origin %(origin)s is claimed but %(attribute)s is blank: counted like any other ticket (and tagged %(tag)s) "
+        "until the evidence is written")),
+    (r"^origin (?P<origin>.+) is excluded and (?P<attribute>\S+) is written: not counted in compliance$",
+     N_("origin %(origin)s is excluded and %(attribute)s is written: not counted in compliance")),
+    (r"^origin (?P<origin>.+) is excluded \(the policy does not require evidence\): not counted in compliance$",
+     N_("origin %(origin)s is excluded (the policy does not require evidence): not counted in compliance")),
+    (r"^sla_kind (?P<kind>.+) is out of the SLA scope: no deadlines$", N_("sla_kind %(kind)s is out of the SLA scope: no deadlines")),
+))
+
+
+def sentence_text(text: str, lang: Language) -> str:
+    """One of the explanation's English sentences (a 24x7 condition, the scope) in the reader's language."""
+    if lang.is_source:
+        return text
+    for pattern, message in _SENTENCES:
+        if match := pattern.match(text):
+            return lang._(message, **match.groupdict())
+    return text
