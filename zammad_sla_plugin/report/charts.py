@@ -129,6 +129,8 @@ def compliance_bars(
     group_w = plot_w / len(months)
     bar_w = min(36.0, (group_w * 0.8) / len(severities))
     colors = severity_colors(severities)
+    names = {severity: severity_name(severity, lang) for severity in severities}
+    tip_text = lang.gettext("%(month)s %(severity)s: %(pct)s%% met of %(decided)s decided")
     result = Chart(chart, title, WIDTH, height, [Text(left, 18, title, size=14, anchor="start", fill=INK, weight="bold")])
     marks = result.marks
     for tick in (0, 25, 50, 75, 100):
@@ -144,15 +146,14 @@ def compliance_bars(
                 continue
             bar_h = plot_h * pct / 100
             y = top + plot_h - bar_h
-            tip = lang._("%(month)s %(severity)s: %(pct)s%% met of %(decided)s decided", month=month,
-                         severity=severity_name(severity, lang), pct=_pct(pct, lang), decided=decided)
+            tip = tip_text % {"month": month, "severity": names[severity], "pct": _pct(pct, lang), "decided": decided}
             marks += [Rect(x + 1, y, bar_w - 2, max(bar_h, 0.5), colors[severity], css="bar", tip=tip),
                       Text(x + bar_w / 2, y - 3, f"{pct:.0f}", size=9)]
         marks.append(Text(left + group_w * (m_index + 0.5), top + plot_h + 16, month, size=11))
     marks.append(Line(left, top + plot_h, WIDTH - right, top + plot_h, stroke=AXIS_COLOR))
     legend_x = left
     for severity in severities:
-        name = severity_name(severity, lang)
+        name = names[severity]
         marks += [Rect(legend_x, height - 22, 12, 12, colors[severity]),
                   Text(legend_x + 16, height - 12, name, anchor="start")]
         legend_x += 24 + 8 * len(name) + 20
@@ -209,20 +210,25 @@ def resolution_strip(
         label = f"{tick}%" if tick < top_pct or largest <= top_pct else f"≥{tick}%"
         marks += [Line(x, top, x, axis_y), Text(x, axis_y + 14, label, size=10)]
     marks.append(Text(left, axis_y + 32, lang._("resolution clock used, as % of the target"), size=11, anchor="start"))
+    source = lang.is_source
+    tip_text = lang.gettext("#%(ticket)s %(severity)s: %(used)s h used of %(target)s h (%(share)s%%), %(outcome)s")
+    outcomes = {outcome: state_name(outcome, lang) for outcome in ("met", "failed")}
     for r_index, severity in enumerate(rows):
+        name = severity_name(severity, lang)
         row_top = top + row_h * r_index
         middle = row_top + row_h / 2
         marks += [Line(left, row_top + row_h, WIDTH - right, row_top + row_h),
-                  Text(left - 10, middle - 2, severity_name(severity, lang), size=12, anchor="end", fill=INK, weight="bold"),
+                  Text(left - 10, middle - 2, name, size=12, anchor="end", fill=INK, weight="bold"),
                   Text(left - 10, middle + 12, target_labels.get(severity, ""), size=9, anchor="end")]
         for ticket in (t for t in tickets if t["severity"] == severity):
             resolution = ticket["resolution"]
             share = _share_of_target(ticket)
-            tip = lang._("#%(ticket)s %(severity)s: %(used)s h used of %(target)s h (%(share)s%%), %(outcome)s",
-                         ticket=ticket["number"] or ticket["id"], severity=severity_name(severity, lang),
-                         used=resolution["clock_used_hours"] if lang.is_source else lang.number(resolution["clock_used_hours"], "#,##0.##"),
-                         target=lang.number(resolution["target_minutes"] / 60, "#,##0.##"),
-                         share=_pct(share, lang, 0), outcome=state_name(resolution["outcome"], lang))
+            tip = tip_text % {
+                "ticket": ticket["number"] or ticket["id"], "severity": name,
+                "used": resolution["clock_used_hours"] if source else lang.number(resolution["clock_used_hours"], "#,##0.##"),
+                "target": lang.number(resolution["target_minutes"] / 60, "#,##0.##"),
+                "share": _pct(share, lang, 0), "outcome": outcomes.get(resolution["outcome"], resolution["outcome"]),
+            }  # fmt: skip
             color = MET_COLOR if resolution["outcome"] == "met" else FAILED_COLOR
             marks.append(Circle(x_of(share), middle + _jitter(ticket["id"]) * row_h * 0.3, 4.5, color, css="dot", tip=tip,
                                 opacity=0.75, outline=True))
