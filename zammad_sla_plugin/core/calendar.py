@@ -294,6 +294,7 @@ class WorkingCalendar:
         self._lock = threading.Lock()
         self._holiday_years: dict[int, dict[date, str]] = {}
         self._holiday_names: dict[tuple[str, int], dict[date, str]] = {}  # (language, year): localized names
+        self._languages: tuple[str, ...] | None = None  # holiday_languages, asked once
         self._day_cache: dict[int, list[tuple[int, int]]] = {}
         self._offsets = _OffsetIndex(self.timezone)
         # The interval table covers local dates [_d0, _d1). It is published as one immutable
@@ -366,10 +367,12 @@ class WorkingCalendar:
         """The languages the `holidays` package names this calendar's holidays in (e.g. en_US, es)."""
         if self._holidays_country is None:
             return ()
-        import holidays
+        if self._languages is None:
+            import holidays
 
-        table = holidays.country_holidays(self._holidays_country, subdiv=self._holidays_subdiv)
-        return tuple(getattr(table, "supported_languages", ()))
+            table = holidays.country_holidays(self._holidays_country, subdiv=self._holidays_subdiv)
+            self._languages = tuple(getattr(table, "supported_languages", ()))
+        return self._languages
 
     def _localized_names(self, year: int, language: str) -> dict[date, str]:
         """The holidays of `year` named in `language` (one of `holiday_languages`), cached."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gettext
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date as calendar_date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -187,10 +187,10 @@ class Language:
             return text
         return self._("%(datetime)s (%(zone)s)", datetime=text, zone=self.zone_name(zone))
 
-    def date(self, day: Any) -> str:
+    def date(self, day: calendar_date) -> str:
         """A date in the locale's short numeric form (`14/03/2026`); ISO in the source language."""
         if self.is_source:
-            return str(day.isoformat())
+            return day.isoformat()
         from babel.dates import format_date
 
         return format_date(day, self.pgettext("CLDR date-time pattern", "yyyy-MM-dd"), locale=self.locale)
