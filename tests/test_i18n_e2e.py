@@ -23,7 +23,7 @@ from zammad_sla_plugin.runtime.locale import effective_locale, zammad_locale_def
 from zammad_sla_plugin.zammad import relations
 
 POLICY = load_policy()
-EMILY, JACOB = 7, 5  # seeded: Emily Adams (customer), Jacob Miller (agent)
+EMILY, SAMUEL, JACOB = 7, 6, 5  # seeded: Emily Adams and Samuel Lee (customers), Jacob Miller (agent)
 
 
 @pytest.fixture
@@ -101,21 +101,36 @@ def test_the_evidence_note_is_spanish(spanish_stack: LocalStack) -> None:
 
 
 def test_proposal_emails_follow_each_recipients_locale(spanish_stack: LocalStack) -> None:
+    """Emily (the proposal's customer) reads Portuguese; Samuel (customer of a linked duplicate) set no
+    language, so he gets Zammad's default, Spanish; so does Jacob, a subscribed agent without one."""
     stack = spanish_stack
     _set_locale(stack, EMILY, "pt-br")
+    _set_locale(stack, SAMUEL, None)
     _set_locale(stack, JACOB, None)
     proposal = stack.create_ticket("Exportar conversas em CSV", "1 low", sla_kind="feature_request",
                                    sla_proposal_status="registered")  # fmt: skip
     proposal_id, number = int(proposal["id"]), proposal["number"]
+    samuel = stack.client(on_behalf_of="samuel@example.com")
+    duplicate = samuel.request("POST", "tickets", json={
+        "title": "Exportar a CSV", "group": "Users", "customer_id": "guess:samuel@example.com",
+        "article": {"body": "lo necesitamos", "type": "web", "sender": "Customer"}, "sla_kind": "feature_request"})  # fmt: skip
+    relations.add_link(stack.agent, "normal", duplicate["number"], proposal_id)
     relations.subscribe(stack.client(on_behalf_of="jacob.miller@example.com"), proposal_id)
     stack.settle()
     stack.agent.update_ticket(proposal_id, {"sla_proposal_status": "approved"})
     stack.settle()
     sent = stack.admin.session.get(f"{stack.twin.url}/_twin/emails", params={"ticket_id": proposal_id}, timeout=5).json()
     by_address = {email["to"]: email for email in sent["emails"]}
-    assert set(by_address) == {"emily@example.com", "jacob.miller@example.com"}
-    emily, jacob = by_address["emily@example.com"], by_address["jacob.miller@example.com"]
+    assert set(by_address) == {"emily@example.com", "samuel@example.com", "jacob.miller@example.com"}
+    emily, samuel_mail = by_address["emily@example.com"], by_address["samuel@example.com"]
     assert emily["subject"] == f"Sua proposta foi aprovada: Exportar conversas em CSV [#{number}]"
-    assert emily["body"].startswith("Olá, Emily Adams,\n\na proposta de funcionalidade \"Exportar conversas em CSV\"")
-    assert jacob["subject"] == f"Su propuesta fue aprobada: Exportar conversas em CSV [#{number}]"
-    assert jacob["body"].startswith("Hola, Jacob Miller:\n\nla propuesta de funcionalidad \"Exportar conversas em CSV\"")
+    assert emily["body"] == (
+        "Olá, Emily Adams,\n\na proposta de funcionalidade \"Exportar conversas em CSV\" (chamado "
+        f"#{number}), que você registrou ou acompanha, foi aprovada. Vamos manter você informado por escrito sobre o "
+        "andamento.\n\nAtenciosamente,\nSuporte Aivo")
+    assert samuel_mail["subject"] == f"Su propuesta fue aprobada: Exportar conversas em CSV [#{number}]"
+    assert samuel_mail["body"] == (
+        "Hola, Samuel Lee:\n\nla propuesta de funcionalidad \"Exportar conversas em CSV\" (ticket "
+        f"#{number}), que usted presentó o sigue, fue aprobada. Le informaremos por escrito sobre su avance.\n\n"
+        "Saludos cordiales,\nSoporte de Aivo")
+    assert by_address["jacob.miller@example.com"]["subject"] == samuel_mail["subject"]
