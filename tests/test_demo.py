@@ -39,6 +39,12 @@ def test_demo_week_shows_every_rule() -> None:
     assert rows["Live agents cannot answer"] == ("breached", "sla-breached")
     assert rows["Help articles search is slow"] == ("breached", "sla-breached")
     assert rows["Intent training stuck"] == ("on_track", "-")
+    # a second contract: the Sao Paulo customer's ticket on its own calendar (Thu 16:30: 30 min + Fri 08:00-09:30;
+    # resolution 30 + 240 + 13:00-16:30), the default elsewhere
+    assert rows["Chat da loja fora do ar"] == ("met", "-")
+    assert re.search(r"^\d+\s+Chat da loja fora do ar .* Fri 20 09:30\s+Fri 20 16:30 ", result.output, re.MULTILINE)
+    assert "-> contract Brasil: Sao Paulo hours 08-12 + 13-17, due Fri 09:30 / 16:30 there, met [contract Brasil]" in result.output
+    assert "-> raised to high: targets re-measured from creation [contract default]" in result.output
     # escalations happened at their exact instants with nobody touching the tickets
     assert "2026-03-19 17:36  Live agents cannot answer" in result.output
     assert "2026-03-21 14:00  WhatsApp integration failing (built by Aivo) -> breached" in result.output

@@ -173,7 +173,12 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
         for screen in ("view", "create", "edit")
     }
     integrations = [policy.support_24x7.integration_value]
-    return [
+    contract = []
+    if policy.has_contracts:  # an installation without contracts gets no new field
+        contracts = {name: name for name in policy.contract_book.names}
+        contract = [_attribute("Ticket", names.contract, "SLA contract", "select",
+                               select(contracts, {**quiet, "translate": False}), computed, 1625)]  # fmt: skip
+    return contract + [
         _attribute("Ticket", names.first_response_due_at, "SLA first response due", "datetime", deadline_option, computed, 1600),
         _attribute("Ticket", names.resolution_due_at, "SLA resolution due", "datetime", deadline_option, computed, 1610),
         _attribute("Ticket", names.status, "SLA status", "select", select(_options(STATUS_LABELS, list(STATUSES)), quiet), computed, 1620),
@@ -202,7 +207,7 @@ def _attribute(
 def readonly_fields(policy: Policy) -> list[str]:
     """Ticket fields only zammad-sla writes (shown read-only to agents)."""
     names = policy.attributes
-    return [names.first_response_due_at, names.resolution_due_at, names.status]
+    return [names.first_response_due_at, names.resolution_due_at, names.status] + ([names.contract] if policy.has_contracts else [])
 
 
 def secret_fingerprint(secret: str) -> str:
@@ -570,6 +575,11 @@ def plan_attributes(attributes: list[dict[str, Any]], policy: Policy) -> list[Ch
             ]))  # fmt: skip
             continue
         drift = attribute_drift(want, have)
+        if want["name"] == policy.attributes.contract and "data_option" not in drift:
+            # The contract options follow the policy exactly: a contract removed from it goes too.
+            have_options = _effective_option(have).get("options") or {}
+            if set(have_options) != set(want["data_option"]["options"]):
+                drift.append("data_option")
         if drift:
             changes.append(Change("update", "attribute", label, drift, _update_attribute(want)))
             needs_migration = True

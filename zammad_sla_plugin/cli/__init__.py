@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "backfill": "zammad_sla_plugin.cli.admin:backfill",
     "report": "zammad_sla_plugin.report.command:report",
     "explain": "zammad_sla_plugin.cli.explain:explain",
+    "import-zammad-slas": "zammad_sla_plugin.cli.import_slas:import_zammad_slas",
 }
 
 

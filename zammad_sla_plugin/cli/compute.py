@@ -10,6 +10,7 @@ from typing import Any, Iterator, TextIO
 import click
 
 from zammad_sla_plugin.core.clock import SlaInputError, evaluate
+from zammad_sla_plugin.core.contracts import parse_contract_label
 from zammad_sla_plugin.core.explain import explain, explain_text
 from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.cli.options import policy_option
@@ -33,11 +34,16 @@ def _documents(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def compute_line(document: str, policy: Policy, default_now: datetime, *, explained: bool = False) -> dict[str, Any]:
+def compute_line(
+    document: str, policy: Policy, default_now: datetime, *, explained: bool = False, contract: str | None = None
+) -> dict[str, Any]:
     """Evaluate one input document; raises ValueError with a one-line reason on bad input.
 
     With `explained`, returns the full explanation (see `explain.explain`) instead.
+    `contract` (`NAME` or `NAME@YYYY-MM-DD`) measures the ticket under that contract instead
+    of the one its selectors choose, at the version in force on that date (else at creation).
     """
+    name, on = parse_contract_label(contract) if contract is not None else (None, None)
     try:
         item = json.loads(document)
     except json.JSONDecodeError as error:
@@ -52,22 +58,27 @@ def compute_line(document: str, policy: Policy, default_now: datetime, *, explai
     organization = item.get("organization")
     if organization is not None and not isinstance(organization, dict):
         raise ValueError("'organization' must be an object or null")
+    customer = item.get("customer")
+    if customer is not None and not isinstance(customer, dict):
+        raise ValueError("'customer' must be an object or null")
+    options: dict[str, Any] = {"customer": customer, "contract": name, "contract_on": on}
     try:
         if explained:
-            return explain(item["ticket"], item.get("history"), organization, now, policy)
-        return evaluate(item["ticket"], item.get("history"), organization, now, policy).to_dict()
+            return explain(item["ticket"], item.get("history"), organization, now, policy, **options)
+        return evaluate(item["ticket"], item.get("history"), organization, now, policy, **options).to_dict()
     except RecursionError:  # deep values inside an otherwise parseable document
         raise ValueError("JSON nested too deeply") from None
 
 
 def run_compute(
-    stdin: TextIO, stdout: TextIO, stderr: TextIO, policy: Policy, default_now: datetime, *, explained: bool = False
+    stdin: TextIO, stdout: TextIO, stderr: TextIO, policy: Policy, default_now: datetime, *, explained: bool = False,
+    contract: str | None = None,
 ) -> int:
     """Answer every input document in order; return 2 if any was bad, else 0."""
     status = 0
     for number, document in _documents(stdin.read()):
         try:
-            result = compute_line(document, policy, default_now, explained=explained)
+            result = compute_line(document, policy, default_now, explained=explained, contract=contract)
         except (SlaInputError, ValueError) as error:
             print(f"zammad-sla compute: line {number}: {error}", file=stderr)
             status = 2
@@ -76,15 +87,35 @@ def run_compute(
     return status
 
 
+def _check_contract(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a malformed `--contract` before reading any input."""
+    if value is None:
+        return None
+    try:
+        parse_contract_label(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
 @click.command()
 @policy_option
 @click.option("--explain", "explained", is_flag=True, help="Print why each deadline is where it is, in plain text.")
-def compute(policy: Policy, explained: bool) -> None:
+@click.option("--contract", metavar="NAME[@DATE]", callback=_check_contract,
+              help="Measure under this contract (at the version in force on DATE, else at creation) instead of the one "
+                   "its selectors choose.")  # fmt: skip
+def compute(policy: Policy, explained: bool, contract: str | None) -> None:
     """Evaluate tickets read from stdin (one JSON object, or JSON Lines).
 
     Each input is {"ticket": {...}, "history": {"history": [...]}, "organization": {...}|null,
-    "now": "2026-03-10T13:00:00Z"}; each output line is that ticket's SLA result. An input
-    without "now" is evaluated as of the current time.
+    "customer": {...}|null, "now": "2026-03-10T13:00:00Z"}; each output line is that ticket's
+    SLA result. An input without "now" is evaluated as of the current time.
     """
-    status = run_compute(sys.stdin, sys.stdout, sys.stderr, policy, datetime.now(timezone.utc), explained=explained)
+    if contract is not None:
+        names = policy.contract_book.names
+        if parse_contract_label(contract)[0].casefold() not in {known.casefold() for known in names}:
+            raise click.BadParameter(f"no contract named {contract!r} (known: {', '.join(names)})", param_hint="--contract")
+    status = run_compute(
+        sys.stdin, sys.stdout, sys.stderr, policy, datetime.now(timezone.utc), explained=explained, contract=contract
+    )
     sys.exit(status)

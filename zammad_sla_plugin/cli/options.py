@@ -32,6 +32,8 @@ def policy_option(command: Callable[..., Any]) -> Callable[..., Any]:
         except PolicyError as error:
             click.echo(f"zammad-sla: {error}", err=True)
             sys.exit(2)
+        for warning in policy.contract_book.warnings:
+            click.echo(f"zammad-sla: warning: policy {config_path}: {warning}", err=True)
         return command(*args, policy=policy, **kwargs)
 
     return wrapper

@@ -341,9 +341,12 @@ class WorkingCalendar:
         return frozenset(out)
 
     @classmethod
-    def always_open(cls) -> WorkingCalendar:
-        """The 24x7 clock: every instant is open, no holidays; add_working_time is plain addition."""
-        cal = cls(timezone="UTC", hours={k: [("00:00", "24:00")] for k in DAY_KEYS})
+    def always_open(cls, timezone: str | ZoneInfo = "UTC") -> WorkingCalendar:
+        """The 24x7 clock: every instant is open, no holidays; add_working_time is plain addition.
+
+        `timezone` only names the zone local times are shown in (a 24x7 contract's office).
+        """
+        cal = cls(timezone=timezone, hours={k: [("00:00", "24:00")] for k in DAY_KEYS})
         cal._always = True
         return cal
 

@@ -26,10 +26,11 @@ driven, defaults are the Aivo SLA):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.contracts import AppliedContract, match_facts
 from zammad_sla_plugin.core.policy import Policy, Targets
 from zammad_sla_plugin.core.times import format_utc, parse_time
 
@@ -108,12 +109,30 @@ class SlaResult:
     origin_claimed: bool = False  # the origin is one of the policy's excluded origins
     evidence_written: bool = False  # the origin evidence attribute is not blank
     evidence_missing: bool = False  # an excluded origin claimed without the evidence the policy requires
+    # The contract measured under; None when the policy defines no contracts (and none was named).
+    applied: AppliedContract | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def contract(self) -> str | None:
+        """The name of the contract that applied (None without contracts)."""
+        return None if self.applied is None else self.applied.name
+
+    @property
+    def contract_version(self) -> str | None:
+        """`original` or the effective_from date of the contract version that applied."""
+        return None if self.applied is None else self.applied.version
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of `zammad-sla compute` (UTC times with `Z`)."""
+        """The JSON shape of `zammad-sla compute` (UTC times with `Z`).
+
+        `contract` and `contract_version` are present only when a contract applied, so the
+        output of a policy without contracts is what it always was.
+        """
         fr, res = self.first_response, self.resolution
+        contract = {} if self.applied is None else {"contract": self.contract, "contract_version": self.contract_version}
         return {
             "ticket_id": self.ticket_id,
+            **contract,
             "applies": self.applies,
             "severity": self.severity,
             "clock": self.clock,
@@ -443,17 +462,58 @@ def _overall_status(fr: ClockResult, res: ClockResult, threshold: float) -> str:
     return ON_TRACK
 
 
+def applied_contract(
+    ticket: dict[str, Any],
+    history: Any,
+    organization: dict[str, Any] | None,
+    facts: TicketFacts,
+    policy: Policy,
+    *,
+    customer: dict[str, Any] | None = None,
+    contract: str | None = None,
+    contract_on: date | None = None,
+) -> AppliedContract | None:
+    """The contract a ticket is measured under: the one named, else the first that matches.
+
+    None when the policy has no contracts and none was named (the policy's terms apply).
+    """
+    if contract is None and not policy.has_contracts:
+        return None
+    book = policy.contract_book
+    if contract is not None:
+        try:
+            return book.named(contract, facts.created_at, contract_on)
+        except KeyError as error:
+            raise SlaInputError(str(error.args[0])) from None
+    facts_for_match = match_facts(ticket, organization, customer, history, policy, needs_tags=book.needs_tags)
+    return book.select(facts_for_match, facts.created_at)
+
+
 def evaluate(
     ticket: dict[str, Any],
     history: Any,
     organization: dict[str, Any] | None,
     now: datetime,
     policy: Policy,
+    *,
+    customer: dict[str, Any] | None = None,
+    contract: str | None = None,
+    contract_on: date | None = None,
 ) -> SlaResult:
-    """Evaluate one ticket's SLA as of `now` (an aware datetime)."""
+    """Evaluate one ticket's SLA as of `now` (an aware datetime).
+
+    The ticket is measured under the policy's contract that matches it (see
+    `core/contracts.py`), or under `contract` when named (at the version in force on
+    `contract_on`, else at creation). `customer` is the customer's user record, read only
+    by `customer_domain` selectors.
+    """
     if now.tzinfo is None or now.utcoffset() is None:
         raise SlaInputError("now must be timezone-aware")
     facts = ticket_facts(ticket, organization, policy)
+    applied = applied_contract(
+        ticket, history, organization, facts, policy, customer=customer, contract=contract, contract_on=contract_on
+    )
+    policy = applied.policy if applied is not None else policy  # from here on: the contract's terms
     # A ticket evaluated a moment "before" it was created (clock skew) is just created.
     now = max(now, facts.created_at)
     spans = state_spans(facts, _changes(history, "state", facts.ticket_id), now)
@@ -463,7 +523,7 @@ def evaluate(
         not_applicable = ClockResult(NOT_APPLICABLE)
         return SlaResult(
             facts.ticket_id, False, severity, facts.priority, None, False, NOT_APPLICABLE,
-            not_applicable, not_applicable, None, now, tuple(spans),
+            not_applicable, not_applicable, None, now, tuple(spans), applied=applied,
         )  # fmt: skip
 
     try:
@@ -485,7 +545,7 @@ def evaluate(
     return SlaResult(
         facts.ticket_id, True, severity, facts.priority, targets.clock, support_24x7, status,
         fr, res, next_check_at, now, tuple(spans),
-        origin_claimed=claimed, evidence_written=written, evidence_missing=missing and not merged,
+        origin_claimed=claimed, evidence_written=written, evidence_missing=missing and not merged, applied=applied,
     )  # fmt: skip
 
 

@@ -14,9 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.contracts import contract_changes
 from zammad_sla_plugin.core.clock import (
     RUNNING,
     ClockResult,
+    SlaInputError,
     SlaResult,
     StateSpan,
     TicketFacts,
@@ -125,12 +127,59 @@ def _clock(
     }
 
 
-def explain(
-    ticket: dict[str, Any], history: Any, organization: dict[str, Any] | None, now: datetime, policy: Policy
+def _contract(
+    result: SlaResult, ticket: dict[str, Any], history: Any, organization: dict[str, Any] | None,
+    customer: dict[str, Any] | None, policy: Policy,
 ) -> dict[str, Any]:
-    """The SLA result of one ticket with the reasoning behind every number (JSON-ready)."""
-    result = evaluate(ticket, history, organization, now, policy)
+    """Which contract applied and why; when it changed, and what the change did to the deadlines."""
+    applied = result.applied
+    assert applied is not None
+    section: dict[str, Any] = {
+        "name": applied.name,
+        "version": applied.version,
+        "effective_from": applied.effective_from.isoformat() if applied.effective_from else None,
+        "default": applied.is_default,
+        "reason": applied.reason,
+        "version_rule": "measured under the version in force when the ticket was created"
+        if not applied.forced else "named on the command line",
+        "changes": contract_changes(history, policy.attributes.contract),
+    }
+    previous = next((c["from"] for c in reversed(section["changes"]) if c["from"] and c["to"] == applied.name), None)
+    if previous is not None and previous.casefold() != applied.name.casefold():
+        try:
+            before = evaluate(ticket, history, organization, result.now, policy, customer=customer, contract=previous)
+        except SlaInputError:
+            before = None  # that contract is no longer in the policy
+        if before is not None:
+            section["before_change"] = {
+                "contract": previous,
+                "first_response_due_at": format_utc(before.first_response.due_at),
+                "resolution_due_at": format_utc(before.resolution.due_at),
+                "now_first_response_due_at": format_utc(result.first_response.due_at),
+                "now_resolution_due_at": format_utc(result.resolution.due_at),
+            }
+    return section
+
+
+def explain(
+    ticket: dict[str, Any],
+    history: Any,
+    organization: dict[str, Any] | None,
+    now: datetime,
+    policy: Policy,
+    *,
+    customer: dict[str, Any] | None = None,
+    contract: str | None = None,
+    contract_on: date | None = None,
+) -> dict[str, Any]:
+    """The SLA result of one ticket with the reasoning behind every number (JSON-ready).
+
+    `customer`, `contract` and `contract_on` are passed to `clock.evaluate`.
+    """
+    result = evaluate(ticket, history, organization, now, policy, customer=customer, contract=contract, contract_on=contract_on)
     facts = ticket_facts(ticket, organization, policy)
+    base = policy
+    policy = result.applied.policy if result.applied is not None else policy  # the contract's terms
     spans = list(result.state_spans)
     rule = policy.support_24x7
     explanation: dict[str, Any] = {
@@ -145,6 +194,8 @@ def explain(
         },
         "state_history": [_interval(s.start, s.end, state=s.state) for s in spans],
     }
+    if result.applied is not None:
+        explanation["contract"] = _contract(result, ticket, history, organization, customer, base)
     if not result.applies:
         explanation["scope"] = f"sla_kind {facts.kind!r} is out of the SLA scope: no deadlines"
         return explanation
@@ -220,6 +271,7 @@ def explain_text(explanation: dict[str, Any], lang: str | None = None, policy: P
     """
     tr = language(lang)
     num = tr.number
+    policy = _terms(explanation, policy) if not tr.is_source else policy
     result = explanation["result"]
     lines = [
         tr._("Ticket %(ticket)s: status %(status)s", ticket=result["ticket_id"], status=state_name(result["status"], tr)),
@@ -228,6 +280,8 @@ def explain_text(explanation: dict[str, Any], lang: str | None = None, policy: P
             "  priority %(priority)s maps to severity %(severity)s (current priority; a priority change re-measures from creation)",
             priority=repr(explanation["severity"]["priority"]), severity=repr(severity_name(explanation["severity"]["severity"] or "", tr))),
     ]
+    if "contract" in explanation:
+        lines += _contract_lines(explanation["contract"], tr)
     if "scope" in explanation:
         lines.append(f"  {sentence_text(explanation['scope'], tr)}")
     if "support_24x7" in explanation:
@@ -271,3 +325,46 @@ def explain_text(explanation: dict[str, Any], lang: str | None = None, policy: P
         else:
             lines.append(tr._("  due %(local)s", local=due))
     return "\n".join(lines)
+
+
+_VERSION_RULES = {
+    "measured under the version in force when the ticket was created":
+        N_("measured under the version in force when the ticket was created"),
+    "named on the command line": N_("named on the command line"),
+}
+
+
+def _contract_lines(contract: dict[str, Any], tr: Language | None = None) -> list[str]:
+    """The contract part of `explain_text` (in `tr`'s language; None: English)."""
+    tr = tr or language(None)
+    if contract["effective_from"] is None:
+        version = tr._("original terms")
+    else:
+        version = tr._("version effective from %(date)s", date=contract["effective_from"])
+    rule = contract["version_rule"] if tr.is_source else tr.gettext(_VERSION_RULES.get(contract["version_rule"], contract["version_rule"]))
+    lines = [tr._("  contract %(name)r, %(version)s (%(rule)s): %(reason)s", name=contract["name"], version=version, rule=rule,
+                  reason=sentence_text(contract["reason"], tr))]
+    none = tr._("(none)")
+    for change in contract["changes"]:
+        lines.append(tr._("    contract changed at %(at)s: %(before)s -> %(after)s", at=change["at"],
+                          before=change["from"] or none, after=change["to"] or none))
+    if before := contract.get("before_change"):
+        paused = tr._("none (paused)")
+        lines.append(tr._(
+            "    under %(contract)r the deadlines were first response %(first)s, resolution %(resolution)s; now %(now_first)s, "
+            "%(now_resolution)s", contract=before["contract"], first=before["first_response_due_at"],
+            resolution=before["resolution_due_at"] or paused, now_first=before["now_first_response_due_at"],
+            now_resolution=before["now_resolution_due_at"] or paused,
+        ))
+    return lines
+
+
+def _terms(explanation: dict[str, Any], policy: Policy | None) -> Policy | None:
+    """The terms the ticket was measured under (its contract's), to describe calendars and holidays."""
+    contract = explanation.get("contract")
+    if policy is None or contract is None or contract.get("default"):
+        return policy
+    try:
+        return policy.contract_book.named(contract["name"], datetime.fromisoformat(explanation["created_at"])).policy
+    except (KeyError, ValueError):
+        return None  # not in this policy: calendars and holidays keep the explanation's English

@@ -107,6 +107,8 @@ def transition_note(
     """
     lang = note_language(policy, locale)
     clocks = (explanation or {}).get("clocks", {})
+    applied = result.applied
+    policy = applied.policy if applied is not None else policy  # the contract's calendar and zone
     title = lang._(_TITLES[result.status]) if result.status in _TITLES else f"SLA {result.status}"
     if result.clock == "business":
         clock = lang._("business clock, %(calendar)s", calendar=describe_calendar(policy, lang))
@@ -128,5 +130,7 @@ def transition_note(
         clock_lines=clock_lines,
         evaluated=_local(result.now, policy, lang),
         ticket_id=result.ticket_id,
+        contract=applied.name if applied is not None else None,
+        contract_version=lang.date(applied.effective_from) if applied is not None and applied.effective_from else None,
     )
     return title, body

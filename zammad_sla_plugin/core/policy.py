@@ -15,7 +15,7 @@ import tomllib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from zammad_sla_plugin.core.calendar import DAY_KEYS, WorkingCalendar
 from zammad_sla_plugin.core.i18n import N_
 from zammad_sla_plugin.core.policy_texts import PolicyTexts, check_locale_keys
+
+if TYPE_CHECKING:
+    from zammad_sla_plugin.core.contracts import ContractBook
 
 ClockName = Literal["business", "24x7"]
 
@@ -43,14 +46,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Coverage = Literal["business", "24x7"]
+
+
 class CalendarConfig(_Strict):
-    """The working calendar of the business clock."""
+    """The working calendar of the business clock.
+
+    `coverage = "24x7"` makes every instant working time (a contract with round-the-clock
+    support); `hours` must then be left out.
+    """
 
     timezone: str
     holidays_country: str = ""
     holidays_subdiv: str = ""
     closed_dates: tuple[dt.date, ...] = ()
-    hours: dict[str, list[tuple[str, str]]]
+    coverage: Coverage = "business"
+    hours: dict[str, list[tuple[str, str]]] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -69,8 +80,20 @@ class CalendarConfig(_Strict):
             raise ValueError(f"unknown weekday key(s) {unknown}; use {', '.join(DAY_KEYS)}")
         return value
 
+    @model_validator(mode="after")
+    def _hours_fit_coverage(self) -> CalendarConfig:
+        if self.coverage == "24x7" and self.hours:
+            raise ValueError("hours: not allowed with coverage = '24x7' (every minute counts)")
+        if self.coverage == "24x7" and (self.holidays_country or self.closed_dates):
+            raise ValueError("holidays and closed_dates do not apply with coverage = '24x7' (every minute counts)")
+        if self.coverage == "business" and not any(self.hours.values()):
+            raise ValueError("hours: no working hours (give [calendar.hours], or coverage = '24x7')")
+        return self
+
     def build(self) -> WorkingCalendar:
         """The `WorkingCalendar` this configuration describes."""
+        if self.coverage == "24x7":
+            return WorkingCalendar.always_open(self.timezone)
         return WorkingCalendar(
             timezone=self.timezone,
             hours={day: [tuple(r) for r in ranges] for day, ranges in self.hours.items()},
@@ -233,6 +256,7 @@ class Attributes(_Strict):
     organization_24x7: str
     origin_evidence: str = "sla_origin_evidence"
     proposal_status: str = "sla_proposal_status"
+    contract: str = "sla_contract"  # which contract applies (written only when the policy has contracts)
 
     @model_validator(mode="after")
     def _valid_names(self) -> Attributes:
@@ -283,8 +307,90 @@ class Notifications(_Strict):
         return value
 
 
+class ContractMatch(_Strict):
+    """Which tickets a contract covers: every condition given must hold; a list means any of.
+
+    An empty match covers every ticket (a catch-all contract).
+    """
+
+    organization: tuple[str | int, ...] = ()  # organization name (case-insensitive) or id
+    group: tuple[str, ...] = ()  # Zammad group name, as Zammad writes it ("Parent::Child")
+    customer_domain: tuple[str, ...] = ()  # domain of the customer's e-mail address (exact)
+    tag: tuple[str, ...] = ()  # the ticket carries any of these tags
+    severity: tuple[str, ...] = ()  # the policy severity of the ticket's priority
+    kind: tuple[str, ...] = ()  # the ticket's `kind` attribute (sla_kind)
+
+    @field_validator("organization", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, int)) else value
+
+    @field_validator("group", "customer_domain", "tag", "severity", "kind", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("customer_domain")
+    @classmethod
+    def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for domain in value:
+            if "@" in domain or not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain):
+                raise ValueError(f"{domain!r} is not an e-mail domain (write 'example.com', without '@')")
+        return tuple(domain.lower() for domain in value)
+
+    @property
+    def always(self) -> bool:
+        """Whether this match covers every ticket."""
+        return not any(getattr(self, name) for name in type(self).model_fields)
+
+
+class ContractTerms(_Strict):
+    """The terms a contract (or one of its versions) may set; what it leaves out is inherited."""
+
+    calendar: CalendarConfig | None = None
+    warning_threshold: float | None = Field(default=None, gt=0, lt=1)
+    pause_states: tuple[str, ...] | None = None
+    severities: dict[str, Targets] | None = None
+
+
+class ContractVersion(ContractTerms):
+    """Terms in force for tickets created on or after `effective_from` (a local date)."""
+
+    effective_from: dt.date
+
+    @field_validator("effective_from", mode="before")
+    @classmethod
+    def _a_date(cls, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            raise ValueError("effective_from must be a date (2026-03-01), not a date and time")
+        return value
+
+
+CONTRACT_NAME = re.compile(r"[^@\s](?:[^@]{0,78}[^@\s])?")
+
+
+class Contract(ContractTerms):
+    """One customer contract: a selector, its own terms, and optional dated versions."""
+
+    name: str
+    description: str = ""
+    match: ContractMatch = ContractMatch()
+    versions: tuple[ContractVersion, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not CONTRACT_NAME.fullmatch(value):
+            raise ValueError(f"contract name {value!r}: 1-80 characters, no '@', no leading or trailing space")
+        return value
+
+
 class Policy(_Strict):
-    """A complete, validated SLA policy."""
+    """A complete, validated SLA policy.
+
+    Its top-level terms are the default contract, named `default_contract`; `contracts` are
+    checked in order and the first whose match holds applies (see `core/contracts.py`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
@@ -316,6 +422,14 @@ class Policy(_Strict):
             check_locale_keys({value: PolicyTexts()})
         return value
 
+    default_contract: str = "default"
+    contracts: tuple[Contract, ...] = ()
+
+    @field_validator("default_contract")
+    @classmethod
+    def _default_name(cls, value: str) -> str:
+        return Contract._valid_name(value)
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
         problems: list[str] = []
@@ -344,6 +458,18 @@ class Policy(_Strict):
         """The 24x7 clock."""
         return WorkingCalendar.always_open()
 
+    @cached_property
+    def contract_book(self) -> ContractBook:
+        """The contracts compiled for selection (built once per policy; validates them)."""
+        from zammad_sla_plugin.core.contracts import ContractBook  # the book needs this module
+
+        return ContractBook(self)
+
+    @property
+    def has_contracts(self) -> bool:
+        """Whether the policy defines contracts beyond its default one."""
+        return bool(self.contracts)
+
     def calendar_for(self, clock: str) -> WorkingCalendar:
         """The calendar a clock name counts on."""
         return self.always_open_calendar if clock == "24x7" else self.business_calendar
@@ -359,25 +485,54 @@ class Policy(_Strict):
             ) from None
 
 
-def _format_errors(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{path}: {message}")
-    return problems
+def _where(parts: list[str], data: dict[str, Any], text: str | None) -> tuple[str, list[str]]:
+    """('contract 'Gold' (contracts[1], line 57): ', rest of the path) for a contract's key path."""
+    if len(parts) < 2 or parts[0] != "contracts" or not parts[1].isdigit():
+        return "", parts
+    from zammad_sla_plugin.core.toml_lines import contract_line
+
+    index = int(parts[1])
+    entries = data.get("contracts")
+    entry = entries[index] if isinstance(entries, list) and index < len(entries) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    line = contract_line(text, parts) if text is not None else None
+    label = f"contract {name!r}" if isinstance(name, str) else "contract"
+    position = f"contracts[{index}]" + (f", line {line}" if line is not None else "")
+    return f"{label} ({position}): ", parts[2:]
 
 
-def policy_from_dict(data: dict[str, Any], source: str = "<dict>") -> Policy:
-    """Validate a parsed policy document, raising `PolicyError` with every problem."""
+def _problem(parts: list[str], message: str, data: dict[str, Any], text: str | None) -> str:
+    prefix, rest = _where(parts, data, text)
+    return f"{prefix}{'.'.join(rest) or '(top level)'}: {message}" if rest or not prefix else f"{prefix}{message}"
+
+
+def _format_errors(error: ValidationError, data: dict[str, Any] | None = None, text: str | None = None) -> list[str]:
+    return [
+        _problem([str(part) for part in item["loc"]], item["msg"].removeprefix("Value error, "), data or {}, text)
+        for item in error.errors()
+    ]
+
+
+def policy_from_dict(data: dict[str, Any], source: str = "<dict>", text: str | None = None) -> Policy:
+    """Validate a parsed policy document, raising `PolicyError` with every problem.
+
+    `text`, the TOML the document was parsed from, lets problems in `[[contracts]]` name
+    their line.
+    """
+    from zammad_sla_plugin.core.contracts import ContractError
+
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(source, _format_errors(error)) from None
+        raise PolicyError(source, _format_errors(error, data, text)) from None
     try:
         policy.business_calendar  # noqa: B018 - builds the calendar so its own checks run now
     except ValueError as error:
         raise PolicyError(source, [f"calendar: {error}"]) from None
+    try:
+        policy.contract_book  # noqa: B018 - compiles the contracts so their checks run now
+    except ContractError as error:
+        raise PolicyError(source, [_problem(path.split("."), message, data, text) for path, message in error.problems]) from None
     return policy
 
 
@@ -398,6 +553,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
             raise PolicyError(source, [f"cannot read file: {error.strerror or error}"]) from None
         except UnicodeDecodeError as error:
             raise PolicyError(source, [f"not UTF-8 text (byte {error.start}); save the file as UTF-8"]) from None
+    return policy_from_text(text, source)
+
+
+def policy_from_text(text: str, source: str = "<text>") -> Policy:
+    """Parse and validate a policy's TOML text, raising `PolicyError` with every problem."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -405,6 +565,6 @@ def load_policy(path: str | Path | None = None) -> Policy:
     except RecursionError:
         raise PolicyError(source, ["not valid TOML: arrays or tables nested too deeply"]) from None
     try:
-        return policy_from_dict(data, source)
+        return policy_from_dict(data, source, text)
     except RecursionError:
         raise PolicyError(source, ["values nested too deeply"]) from None

@@ -140,6 +140,12 @@ _SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern)
     (r"^origin (?P<origin>.+) is excluded \(the policy does not require evidence\): not counted in compliance$",
      N_("origin %(origin)s is excluded (the policy does not require evidence): not counted in compliance")),
     (r"^sla_kind (?P<kind>.+) is out of the SLA scope: no deadlines$", N_("sla_kind %(kind)s is out of the SLA scope: no deadlines")),
+    (r"^matched by it matches every ticket$", N_("matched by it matches every ticket")),
+    (r"^matched by (?P<why>.+)$", N_("matched by %(why)s")),
+    (r"^no contract matched: the default terms$", N_("no contract matched: the default terms")),
+    (r"^the policy's terms \(no contracts defined\)$", N_("the policy's terms (no contracts defined)")),
+    (r"^chosen by name \(the version in force at creation\)$", N_("chosen by name (the version in force at creation)")),
+    (r"^chosen by name \(the version in force on (?P<day>.+)\)$", N_("chosen by name (the version in force on %(day)s)")),
 ))
 
 

@@ -37,6 +37,8 @@ WEEK_START = "2026-03-19 08:00"  # Thursday; Mon 23 and Tue 24 March are AR holi
 WEEK_END = "2026-03-26 18:00"
 CREATED_BY = "_created_by"  # in a scenario's fields: the customer who files it (default: the stack's customer)
 SECOND_CUSTOMER = "samuel@example.com"
+# A customer of the Sao Paulo office: the example contract "Brasil" (examples/contracts.toml) covers it.
+BRAZIL_ORGANIZATION, BRAZIL_CUSTOMER = "Loja Brasil", "joao@loja.com.br"
 
 
 def local(text: str) -> datetime:
@@ -80,6 +82,8 @@ TICKETS: dict[str, tuple[str, str, dict[str, Any], str]] = {
                N_("raised to high: targets re-measured from creation")),
     "training": (N_("Intent training stuck"), "2 normal", {"sla_kind": "incident"},
                  N_("closed, then reopened: the clock resumes")),
+    "loja": ("Chat da loja fora do ar", "3 high", {"sla_kind": "incident", CREATED_BY: BRAZIL_CUSTOMER},
+             N_("contract Brasil: Sao Paulo hours 08-12 + 13-17, due Fri 09:30 / 16:30 there, met")),
 }  # fmt: skip
 
 SCRIPT: list[Event] = sorted(
@@ -117,6 +121,9 @@ SCRIPT: list[Event] = sorted(
         Event("2026-03-25 09:00", "export", "state", "open"),
         Event("2026-03-25 10:00", "totals", "assign"),
         Event("2026-03-25 11:00", "export", "state", "closed"),
+        Event("2026-03-19 16:30", "loja", "create"),
+        Event("2026-03-20 08:30", "loja", "assign"),
+        Event("2026-03-20 15:00", "loja", "state", "closed"),
     ],
     key=lambda event: local(event.at),
 )
@@ -138,11 +145,28 @@ _WHY_NOTIFIED: dict[str, str] = {
 }
 
 
+def with_example_contracts(policy: Policy) -> Policy:
+    """The policy with the example contracts appended, unless it defines contracts of its own."""
+    if policy.has_contracts:
+        return policy
+    import tomllib
+    from importlib import resources
+
+    from zammad_sla_plugin.core.policy import policy_from_dict
+
+    example = tomllib.loads(resources.files("zammad_sla_plugin").joinpath("examples/contracts.toml").read_text("utf-8"))
+    return policy_from_dict({**policy.model_dump(), **example}, "demo policy with examples/contracts.toml")
+
+
 class DemoRun:
-    """The scripted week on a `LocalStack` whose clock is the twin's frozen, virtual one."""
+    """The scripted week on a `LocalStack` whose clock is the twin's frozen, virtual one.
+
+    A policy without contracts gets the example ones, so the week shows a second contract.
+    """
 
     def __init__(self, policy: Policy, say: Callable[[str], None], data_dir: str, lang: str | None = None) -> None:
         """`lang` (e.g. es-ar) is the twin's `locale_default`: the sidecar writes in it, the demo speaks it."""
+        policy = with_example_contracts(policy)
         self.policy, self.say = policy, say
         self.stack = LocalStack(policy, data_dir, virtual_now=local(WEEK_START))
         if lang:
@@ -161,6 +185,11 @@ class DemoRun:
         self.stack.admin.request(
             "PUT", f"organizations/{CUSTOMER_ORG_ID}", json={self.policy.attributes.organization_24x7: True}
         )
+        brazil = self.stack.admin.request("POST", "organizations", json={"name": BRAZIL_ORGANIZATION})
+        self.stack.admin.request("POST", "users", json={
+            "login": BRAZIL_CUSTOMER, "email": BRAZIL_CUSTOMER, "firstname": "João", "lastname": "Silva",
+            "organization_id": brazil["id"], "roles": ["Customer"],
+        })  # fmt: skip
 
     def perform(self, event: Event) -> None:
         """Carry out one scripted action through the twin's REST API."""
@@ -309,6 +338,7 @@ class DemoRun:
                 "first_response_due": ticket.get(names.first_response_due_at),
                 "resolution_due": ticket.get(names.resolution_due_at),
                 "tags": self.stack.admin.ticket_tags(ticket_id), "shows": self.tr.gettext(TICKETS[name][3]),
+                "contract": ticket.get(names.contract),
             })  # fmt: skip
         return rows
 
@@ -335,5 +365,6 @@ def render_table(rows: list[dict[str, Any]], lang: str | None = None) -> str:
             f"{row['status'] or '-':<15} {_local_text(row['first_response_due'], tr):<12} "
             f"{_local_text(row['resolution_due'], tr):<12} {','.join(row['tags']) or '-'}"
         )
-        lines.append(f"{'':<6}   -> {row['shows']}")
+        contract = tr._(" [contract %(name)s]", name=row["contract"]) if row.get("contract") else ""
+        lines.append(f"{'':<6}   -> {row['shows']}{contract}")
     return "\n".join(lines)

@@ -42,8 +42,10 @@ def make_report(
     under `errors` and left out of every figure. `concurrency` and `make_source` are
     passed to `collect.iter_records`.
     """
+    # The customer is read only when a contract selects on the customer's e-mail domain.
+    customers = policy.has_contracts and policy.contract_book.needs_customer
     records = iter_records(source, period, organization, progress=progress, concurrency=concurrency,
-                           make_source=make_source)
+                           make_source=make_source, customers=customers)
     outcomes: list[TicketOutcome] = []
     errors: list[tuple[int, str]] = []
     for record in records:

@@ -48,6 +48,18 @@ _BAR_TITLES = {
 }
 
 
+# Contract selectors (core/contracts.py ContractMatch) as the policy table names them.
+_CONDITIONS: dict[str, str] = {
+    "organization": N_("organization"), "group": N_("group"), "customer_domain": N_("customer domain"), "tag": N_("tag"),
+    "severity": N_("severity"), "kind": N_("kind"),
+}
+
+
+def _condition_name(name: str, lang: Language) -> str:
+    """`customer_domain` -> `customer domain` (English, as the page always said), or its translation."""
+    return name.replace("_", " ") if lang.is_source else lang.gettext(_CONDITIONS.get(name, name))
+
+
 def _charts(document: dict[str, Any], lang: Language | None = None) -> _Charts:
     lang = lang or language(None)
     severities = [s["severity"] for s in document["policy"]["severities"]]
@@ -114,6 +126,7 @@ def render_html(document: dict[str, Any], lang: Language | str | None = None, po
         severity_name=lambda name: severity_name(name, lang),
         state_name=lambda name: state_name(name, lang),
         same=lambda value: value,
+        condition_name=lambda name: _condition_name(name, lang),
         zone_label=meta["timezone"] if lang.is_source else lang.zone_name(zone),
         severity_list=lambda names: ", ".join(severity_name(name, lang) for name in names),
         clock_name=lambda name: clock_name(name, lang),

@@ -88,8 +88,8 @@ def _same_instant(current: Any, desired: str | None) -> bool:
         return False
 
 
-class OrganizationCache:
-    """Organizations change rarely: cache them for `ttl` seconds (thread-safe).
+class RecordCache:
+    """Records that change rarely (organizations, customers): cached for `ttl` seconds (thread-safe).
 
     At most `max_entries` are kept, the least recently used dropped first, so a helpdesk
     with many organizations cannot grow a long-running worker's memory without bound.
@@ -120,6 +120,9 @@ class OrganizationCache:
         return len(self._items)
 
 
+OrganizationCache = RecordCache  # the name the rest of the code and the tests know it by
+
+
 class TicketEvaluator:
     """The worker's job: bring one ticket's SLA fields, tags and notes in step with the SLA."""
 
@@ -133,7 +136,9 @@ class TicketEvaluator:
         organization_ttl: float = 300.0,
     ) -> None:
         self.client, self.policy, self.now, self.sink = client, policy, now, sink
-        self.organizations = OrganizationCache(client.get_organization, organization_ttl)
+        self.organizations = RecordCache(client.get_organization, organization_ttl)
+        # Read only when a contract selects on the customer's e-mail domain.
+        self.customers = RecordCache(client.get_user, organization_ttl)
         self._warned_missing = False
         self._api_user_id: int | None = None
         self.locales = LocaleCache(policy, client)  # notes' language: policy locale, else Zammad's locale_default
@@ -162,23 +167,39 @@ class TicketEvaluator:
         history = self.client.ticket_history(ticket_id)
         org_id = ticket.get("organization_id")
         organization = self.organizations.get(int(org_id)) if org_id else None
+        customer = self._customer(ticket)
         now = self.now()
-        result = evaluate(ticket, history, organization, now, self.policy)
-        outcome = self._write_back(ticket, history, result, lambda: explain(ticket, history, organization, now, self.policy))
+        result = evaluate(ticket, history, organization, now, self.policy, customer=customer)
+        outcome = self._write_back(
+            ticket, history, result, lambda: explain(ticket, history, organization, now, self.policy, customer=customer)
+        )
         if is_proposal(ticket, self.policy):
             outcome.proposal = self.proposals.run(ticket, history)
         if self.sink:
             self.sink.set_ticket_status(ticket_id, result.status)
         return outcome
 
+    def _customer(self, ticket: dict[str, Any]) -> dict[str, Any] | None:
+        """The customer's user record, when a contract selects on it and the ticket does not say it."""
+        if not self.policy.has_contracts or not self.policy.contract_book.needs_customer:
+            return None
+        login = ticket.get("customer")
+        if isinstance(login, dict) or (isinstance(login, str) and "@" in login):
+            return None  # the webhook's nested customer, or a login that is the address
+        customer_id = ticket.get("customer_id")
+        return self.customers.get(int(customer_id)) if customer_id else None
+
     def desired_fields(self, result: SlaResult) -> dict[str, Any]:
         """The SLA attribute values the ticket should show for `result`."""
         names = self.policy.attributes
-        return {
+        fields = {
             names.first_response_due_at: format_utc(result.first_response.due_at),
             names.resolution_due_at: format_utc(result.resolution.due_at),
             names.status: result.status,
         }
+        if self.policy.has_contracts:
+            fields[names.contract] = result.contract
+        return fields
 
     def desired_tags(self, status: str, evidence_missing: bool = False) -> tuple[set[str], set[str]]:
         """(tags the ticket must carry, tags it must not) for a status and the evidence rule."""
@@ -284,4 +305,7 @@ def fetch_explanation(client: ZammadClient, ticket_id: int, policy: Policy, now:
     history = client.ticket_history(ticket_id)
     org_id = ticket.get("organization_id")
     organization = client.get_organization(int(org_id)) if org_id else None
-    return explain(ticket, history, organization, now, policy)
+    customer_id = ticket.get("customer_id")
+    needs_customer = policy.has_contracts and policy.contract_book.needs_customer
+    customer = client.get_user(int(customer_id)) if needs_customer and customer_id else None
+    return explain(ticket, history, organization, now, policy, customer=customer)

@@ -304,6 +304,10 @@ class ZammadClient:
         """GET /api/v1/organizations/:id."""
         return self._api.organization.find(int(org_id))
 
+    def get_user(self, user_id: int) -> dict[str, Any]:
+        """GET /api/v1/users/:id (the customer's e-mail, for contract selectors)."""
+        return self._api.user.find(int(user_id))
+
     def ticket_states(self) -> list[dict[str, Any]]:
         """All ticket states (each with state_type_id and ignore_escalation)."""
         return list(self.request("GET", "ticket_states") or [])
@@ -342,6 +346,31 @@ class ZammadClient:
         body = self.request("GET", "signshow")
         config = body.get("config") if isinstance(body, dict) else None
         return config if isinstance(config, dict) else {}
+
+    # -- SLAs and calendars (zammad-sla import-zammad-slas) ------------------------
+
+    def _index_all(self, path: str, per_page: int = 500) -> list[dict[str, Any]]:
+        # model_index_render pages at 500 rows (paginate_with(default: 500)): read to a short page.
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = list(self.request("GET", path, params={"page": page, "per_page": per_page}) or [])
+            rows.extend(batch)
+            if len(batch) < per_page:
+                return rows
+            page += 1
+
+    def slas(self) -> list[dict[str, Any]]:
+        """GET /api/v1/slas, every page (needs admin.sla)."""
+        return self._index_all("slas")
+
+    def calendars(self) -> list[dict[str, Any]]:
+        """GET /api/v1/calendars, every page (needs admin.calendar)."""
+        return self._index_all("calendars")
+
+    def groups(self) -> list[dict[str, Any]]:
+        """GET /api/v1/groups, every page (needs admin.group)."""
+        return self._index_all("groups")
 
     # -- object manager ---------------------------------------------------------------
 
