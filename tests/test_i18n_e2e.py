@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e_support import shown, utc
+from tests.e2e_support import proposal_with_people, shown, utc
 from zammad_sla_plugin.admin import provision
 from zammad_sla_plugin.admin.doctor import Doctor
 from zammad_sla_plugin.core.policy import load_policy
@@ -107,16 +107,8 @@ def test_proposal_emails_follow_each_recipients_locale(spanish_stack: LocalStack
     _set_locale(stack, EMILY, "pt-br")
     _set_locale(stack, SAMUEL, None)
     _set_locale(stack, JACOB, None)
-    proposal = stack.create_ticket("Exportar conversas em CSV", "1 low", sla_kind="feature_request",
-                                   sla_proposal_status="registered")  # fmt: skip
+    proposal = proposal_with_people(stack, "Exportar conversas em CSV", "Exportar a CSV", "lo necesitamos")
     proposal_id, number = int(proposal["id"]), proposal["number"]
-    samuel = stack.client(on_behalf_of="samuel@example.com")
-    duplicate = samuel.request("POST", "tickets", json={
-        "title": "Exportar a CSV", "group": "Users", "customer_id": "guess:samuel@example.com",
-        "article": {"body": "lo necesitamos", "type": "web", "sender": "Customer"}, "sla_kind": "feature_request"})  # fmt: skip
-    relations.add_link(stack.agent, "normal", duplicate["number"], proposal_id)
-    relations.subscribe(stack.client(on_behalf_of="jacob.miller@example.com"), proposal_id)
-    stack.settle()
     stack.agent.update_ticket(proposal_id, {"sla_proposal_status": "approved"})
     stack.settle()
     sent = stack.admin.session.get(f"{stack.twin.url}/_twin/emails", params={"ticket_id": proposal_id}, timeout=5).json()
