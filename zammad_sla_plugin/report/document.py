@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
 
+from zammad_sla_plugin.core.i18n import N_
 from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.core.times import format_utc
 
@@ -66,26 +67,26 @@ from .stats import ClockStats, DurationStats, GroupStats, ReportStats, aggregate
 FORMAT_VERSION = 1
 
 DEFINITIONS: tuple[str, ...] = (
-    "Tickets: every ticket created in the period, plus every ticket created earlier that is closed at the "
-    "end of the period and was last closed within it.",
-    "Closed tickets are evaluated at their last closing; open tickets at the end of the period (or at the "
-    "time the report was generated, if earlier).",
-    "Met % = met / (met + failed). Breached tickets that are still open count as failed.",
-    "Excluded tickets (merged, or originating in the customer's or a third party's systems with the evidence "
+    N_("Tickets: every ticket created in the period, plus every ticket created earlier that is closed at the "
+    "end of the period and was last closed within it."),
+    N_("Closed tickets are evaluated at their last closing; open tickets at the end of the period (or at the "
+    "time the report was generated, if earlier)."),
+    N_("Met % = met / (met + failed). Breached tickets that are still open count as failed."),
+    N_("Excluded tickets (merged, or originating in the customer's or a third party's systems with the evidence "
     "written) and tickets outside the SLA (e.g. feature requests) are counted but left out of the percentages "
-    "and times.",
-    "Claimed without evidence: the origin says customer or third party but no evidence was written; such "
+    "and times."),
+    N_("Claimed without evidence: the origin says customer or third party but no evidence was written; such "
     "tickets count like any other (unless the policy excludes without evidence). Excluded with evidence: "
-    "the origin is backed by written evidence.",
-    "Open tickets that have not breached yet are 'pending': counted as neither met nor failed. So is a "
-    "ticket closed without ever being assigned before its first-response deadline.",
-    "First response = assignment to an analyst. Resolution = reaching a closed state; pending states "
-    "pause the resolution clock.",
-    "Time to assignment / to resolution: working hours of the business calendar from creation to first "
-    "assignment / to closing (pauses not subtracted), over in-scope tickets assigned / closed.",
-    "Median: the middle value (mean of the two middle values for an even count). "
-    "p90: nearest rank, the value at rank ceil(0.9 x n) of the sorted values.",
-    "Month: the month the ticket was created, in the calendar's time zone.",
+    "the origin is backed by written evidence."),
+    N_("Open tickets that have not breached yet are 'pending': counted as neither met nor failed. So is a "
+    "ticket closed without ever being assigned before its first-response deadline."),
+    N_("First response = assignment to an analyst. Resolution = reaching a closed state; pending states "
+    "pause the resolution clock."),
+    N_("Time to assignment / to resolution: working hours of the business calendar from creation to first "
+    "assignment / to closing (pauses not subtracted), over in-scope tickets assigned / closed."),
+    N_("Median: the middle value (mean of the two middle values for an even count). "
+    "p90: nearest rank, the value at rank ceil(0.9 x n) of the sorted values."),
+    N_("Month: the month the ticket was created, in the calendar's time zone."),
 )
 
 

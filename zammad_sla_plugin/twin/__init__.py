@@ -68,6 +68,9 @@ Known differences from real Zammad:
 - Assets contain Ticket, Group, User, Role, Organization (one level of members) and
   TicketArticle; fewer records than Zammad may include.
 - Users search without expand returns attributes_with_association_ids objects.
+- `GET /signshow` (api_session.py): `config` holds only `locale_default`; `models`,
+  `collections` and `assets` are empty; a bad token is a 401, where Zammad answers 200 with
+  `error` and the public `config`.
 - Validation messages for missing title/group/customer and unknown values are twin-made
   in Zammad's style ({"error","error_human"}, 422).
 """

@@ -61,7 +61,7 @@ class TwinState:
         self.tag_items: dict[int, str] = {}
         self.tag_item_ids = itertools.count(1)
         # Twin-configurable Zammad settings (Setting.get): see TwinServer / POST /_twin/settings.
-        self.settings: dict[str, Any] = {"tag_new": True, "auto_shutdown": True}
+        self.settings: dict[str, Any] = {"tag_new": True, "auto_shutdown": True, "locale_default": "en-us"}
         # Set by TwinServer: knows which migrated columns the running processes do not know yet.
         self.restart: Any = None
 

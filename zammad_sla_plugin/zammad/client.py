@@ -336,6 +336,17 @@ class ZammadClient:
         """Zammad's clock from the `Date` header of GET /api/v1/users/me (UTC), if present."""
         return parse_http_date(self._send("GET", "users/me").headers.get("Date"))
 
+    def frontend_config(self) -> dict[str, Any]:
+        """Zammad's frontend settings (`config` of GET /api/v1/signshow), e.g. `locale_default`.
+
+        sessions_controller.rb#show renders every `frontend: true` setting to any valid
+        session or token, unlike GET /api/v1/settings (admin.* plus each setting's own
+        permission: admin.system for locale_default), which the sidecar's token lacks on purpose.
+        """
+        body = self.request("GET", "signshow")
+        config = body.get("config") if isinstance(body, dict) else None
+        return config if isinstance(config, dict) else {}
+
     # -- SLAs and calendars (zammad-sla import-zammad-slas) ------------------------
 
     def _index_all(self, path: str, per_page: int = 500) -> list[dict[str, Any]]:
