@@ -88,3 +88,19 @@ def our_writes(requests_log: list[dict[str, Any]], api_login: str) -> list[dict[
 def utc(text: str) -> datetime:
     """A naive ISO time read as UTC."""
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def proposal_with_people(stack: Any, title: str, duplicate_title: str, duplicate_body: str) -> dict[str, Any]:
+    """A registered feature proposal filed by the stack's customer, with a duplicate request by
+    Samuel linked to it and Jacob subscribed: the three people its approval e-mails."""
+    from zammad_sla_plugin.zammad import relations
+
+    proposal = stack.create_ticket(title, "1 low", sla_kind="feature_request", sla_proposal_status="registered")
+    samuel = stack.client(on_behalf_of="samuel@example.com")
+    duplicate = samuel.request("POST", "tickets", json={
+        "title": duplicate_title, "group": "Users", "customer_id": "guess:samuel@example.com",
+        "article": {"body": duplicate_body, "type": "web", "sender": "Customer"}, "sla_kind": "feature_request"})  # fmt: skip
+    relations.add_link(stack.agent, "normal", duplicate["number"], int(proposal["id"]))
+    relations.subscribe(stack.client(on_behalf_of="jacob.miller@example.com"), int(proposal["id"]))
+    stack.settle()
+    return dict(proposal)

@@ -135,6 +135,17 @@ def test_unknown_policy_state(installed: dict[str, str | None], tmp_path: Path) 
     assert "pause: 'waiting for customer'" in lines(result)["states known"]
 
 
+def test_unknown_contract_pause_state(installed: dict[str, str | None], tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.toml"
+    contract = '\n[[contracts]]\nname = "Gold"\n[contracts.match]\ntag = ["gold"]\n[[contracts.versions]]\n' \
+               'effective_from = 2026-03-01\npause_states = ["pending reminder", "on hold"]\n'
+    policy_file.write_text(default_policy_text() + contract)
+    result = run({**installed, "ZAMMAD_SLA_CONFIG": str(policy_file)}, "doctor")
+    assert "states known" in failing(result)
+    line = lines(result)["states known"]
+    assert "contract Gold@2026-03-01 pause_states: 'on hold'" in line and "pending reminder" not in line.split("fix")[0]
+
+
 def test_missing_permission_is_named(tmp_path: Path) -> None:
     from zammad_sla_plugin.admin.provision import REQUIRED_PERMISSIONS
 

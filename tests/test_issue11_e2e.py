@@ -141,7 +141,7 @@ def test_24x7_activation_by_phone(tmp_path: Path) -> None:
     policy = phone_policy(tmp_path)
     with LocalStack(policy, tmp_path / "data", virtual_now=utc("2026-03-14T06:00:00")) as stack:  # Sat 03:00 local
         stack.admin.request("PUT", f"organizations/{CUSTOMER_ORG_ID}", json={"sla_24x7_integrations": True})
-        called = int(stack.create_ticket("WhatsApp down (called the guard)", "3 high", sla_integration="aivo_built")["id"])
+        called = int(stack.take_call("WhatsApp down (called the guard)", "3 high", sla_integration="aivo_built")["id"])
         mailed = int(stack.customer.request("POST", "tickets", json={
             "title": "WhatsApp down (web form)", "group": "Users", "customer_id": "guess:emily@example.com",
             "priority": "3 high", "sla_integration": "aivo_built",

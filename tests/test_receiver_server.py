@@ -142,28 +142,6 @@ def test_largest_ticket_id_zammad_can_have_is_accepted(spy: SpyQueue) -> None:
 
 
 # -- readiness -----------------------------------------------------------------------------
-def test_cached_check_runs_once_per_ttl_and_never_twice_at_once() -> None:
-    now = [0.0]
-    calls: list[float] = []
-    release = threading.Event()
-
-    def slow() -> list[str]:
-        calls.append(now[0])
-        release.wait(5)
-        return ["zammad down"]
-
-    check = CachedCheck(slow, ttl=10, clock=lambda: now[0])
-    first = threading.Thread(target=check)
-    first.start()
-    assert wait_for(lambda: len(calls) == 1)
-    assert check() == ["readiness check in progress"]  # a second probe does not wait or run it again
-    release.set()
-    first.join(5)
-    assert check() == ["zammad down"] and len(calls) == 1  # cached
-    now[0] = 11.0
-    assert check() == ["zammad down"] and len(calls) == 2  # refreshed after the TTL
-
-
 def wait_for(predicate: Callable[[], bool], timeout: float = 5) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not predicate():
@@ -204,8 +182,11 @@ def test_sidecar_readiness_is_one_short_attempt(tmp_path: Path) -> None:
         env = {"ZAMMAD_URL": f"http://127.0.0.1:{port}", "ZAMMAD_TOKEN": "t", "ZAMMAD_SLA_DATA_DIR": str(tmp_path)}
         sidecar = Sidecar(load_settings(env), load_policy())
         began = time.monotonic()
-        problems = sidecar.readiness()
+        assert sidecar.readiness() == ["readiness check in progress"]  # at once, not after the timeout
+        assert time.monotonic() - began < 1.0
+        assert wait_for(lambda: sidecar.readiness() != ["readiness check in progress"], 8)
         took = time.monotonic() - began
+        problems = sidecar.readiness()
         assert len(problems) == 1 and problems[0].startswith("Zammad not reachable"), problems
         assert took < 6, took  # one attempt with a 3 s read timeout, not 4 retries
         began = time.monotonic()

@@ -176,7 +176,7 @@ def test_from_header_acts_as_user(api: Api) -> None:
                     json={"ticket_id": ticket["id"], "body": "n", "type": "note", "internal": True})
     assert note["created_by_id"] == 4 and note["from"] == "Emma Taylor" and note["sender"] == "Agent"
     assert api.call("GET", "/users/me", headers={"From": "emma.taylor@example.com"})["id"] == 4
-    api.call("GET", "/users/me", 401, headers={"From": "ghost"})
+    api.call("GET", "/users/me", 403, headers={"From": "ghost"})  # api_auth_from_spec.rb: unknown user is forbidden
 
 
 def test_clock_set_and_advance(api: Api, twin: TwinServer) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from zammad_sla_plugin.admin import provision
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.locale import effective_locale
 from zammad_sla_plugin.runtime.queue import build_huey
 from zammad_sla_plugin.admin.required_fields import lifted_fields, mandatory_ticket_fields
 from zammad_sla_plugin.runtime.settings import Settings
@@ -192,6 +193,9 @@ class Doctor:
         roles = self.policy.states
         unknown = [f"{role}: {name!r}" for role in ("pause", "closed", "merged") for name in getattr(roles, role)
                    if name not in known]  # fmt: skip
+        for terms in self.policy.contract_book.every_version() if self.policy.has_contracts else []:
+            unknown += [f"contract {terms.label} pause_states: {name!r}" for name in terms.policy.states.pause
+                        if name not in known and name not in roles.pause]  # fmt: skip
         if unknown:
             return CheckResult("states known", "FAIL", "unknown in Zammad: " + ", ".join(unknown),
                                "fix [states] in the policy file; Zammad's states: " + ", ".join(sorted(known)))  # fmt: skip
@@ -204,7 +208,11 @@ class Doctor:
         except ZammadError as error:
             return CheckResult("attributes", "FAIL", str(error), "see the token permissions check")
         problems = []
-        wanted = provision.desired_attributes(self.policy)
+        try:
+            in_use = effective_locale(self.policy, self.client)  # the select labels' language
+        except ZammadError as error:
+            return CheckResult("attributes", "FAIL", f"cannot read Zammad's locale_default: {error}", "check that Zammad answers")
+        wanted = provision.desired_attributes(self.policy.model_copy(update={"locale": in_use.locale}))
         for want in wanted:
             label = f"{want['object']}.{want['name']}"
             have = next((a for a in attributes if a.get("object") == want["object"] and a.get("name") == want["name"]), None)
@@ -224,7 +232,8 @@ class Doctor:
             how = f"routine writes notify nobody (deadlines and status visible to {', '.join(quiet.field_permissions)})"
         else:
             how = "quiet mode off: agents are notified of every deadline and status change"
-        return CheckResult("attributes", "PASS" if quiet.quiet else "WARN", f"{len(wanted)} present and migrated; {how}",
+        return CheckResult("attributes", "PASS" if quiet.quiet else "WARN",
+                           f"{len(wanted)} present and migrated; {how}; language {in_use.describe()}",
                            "set [notifications] quiet = true in the policy and run `zammad-sla setup`")  # fmt: skip
 
     def check_tags(self) -> CheckResult:

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from zammad_sla_plugin.core.clock import STATUSES
+from zammad_sla_plugin.core.i18n import N_, language
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.locale import effective_locale
 from zammad_sla_plugin.admin.required_fields import ALWAYS_LIFTED, mandatory_ticket_fields
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
 
@@ -50,15 +52,15 @@ OVERVIEW_NAMES: tuple[str, ...] = (OVERVIEW_AT_RISK, OVERVIEW_BREACHED, OVERVIEW
 AGENT_ROLE = "Agent"
 
 STATUS_LABELS: dict[str, str] = {
-    "on_track": "On track", "at_risk": "At risk", "breached": "Breached", "paused": "Paused",
-    "met": "Met", "not_applicable": "Not applicable", "excluded": "Excluded",
+    "on_track": N_("On track"), "at_risk": N_("At risk"), "breached": N_("Breached"), "paused": N_("Paused"),
+    "met": N_("Met"), "not_applicable": N_("Not applicable"), "excluded": N_("Excluded"),
 }  # fmt: skip
-INTEGRATION_LABELS: dict[str, str] = {"aivo_built": "Aivo built", "self_service": "Self service"}
-KIND_LABELS: dict[str, str] = {"incident": "Incident", "feature_request": "Feature request"}
-ORIGIN_LABELS: dict[str, str] = {"aivo": "Aivo", "customer": "Customer", "third_party": "Third party"}
+INTEGRATION_LABELS: dict[str, str] = {"aivo_built": N_("Aivo built"), "self_service": N_("Self service")}
+KIND_LABELS: dict[str, str] = {"incident": N_("Incident"), "feature_request": N_("Feature request")}
+ORIGIN_LABELS: dict[str, str] = {"aivo": "Aivo", "customer": N_("Customer"), "third_party": N_("Third party")}
 PROPOSAL_LABELS: dict[str, str] = {
-    "registered": "Registered", "under_review": "Under review", "approved": "Approved", "declined": "Declined",
-    "delivered": "Delivered",
+    "registered": N_("Registered"), "under_review": N_("Under review"), "approved": N_("Approved"),
+    "declined": N_("Declined"), "delivered": N_("Delivered"),
 }  # fmt: skip
 EVIDENCE_MAXLENGTH = 5000
 PENDING_FLAGS: tuple[str, ...] = ("to_create", "to_migrate", "to_config", "to_delete")
@@ -109,6 +111,7 @@ class Plan:
     """The changes one setup/uninstall run needs, in the order they are applied."""
 
     changes: list[Change]
+    language: str | None = None  # setup: the locale notes and select labels use, and where it came from
 
     @property
     def pending(self) -> list[Change]:
@@ -152,6 +155,7 @@ def _agent_screens(*, on_create: bool) -> dict[str, Any]:
 def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     """The object manager attributes zammad-sla reads and writes (names from the policy)."""
     names = policy.attributes
+    locale = policy.locale  # plan_setup and doctor set the effective one (policy's, else Zammad's locale_default)
     # Quiet: only holders of these permissions see (and so are notified of) the fields we
     # rewrite routinely (ObjectManager::Element::Backend#visible?, checks_human_changes.rb).
     # Not quiet: an empty permission list (visible to all) also clears a previous quiet setup.
@@ -161,6 +165,7 @@ def desired_attributes(policy: Policy) -> list[dict[str, Any]]:
     editable = _agent_screens(on_create=True)  # set by agents
 
     def select(labels: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        labels = {value: language(locale).gettext(label) for value, label in labels.items()}  # display names translated
         return {"options": labels, "default": "", "null": True, "nulloption": True, "translate": True, **(extra or {})}
 
     org_screens = {
@@ -535,6 +540,8 @@ def plan_setup(client: ZammadClient, policy: Policy, *, webhook_url: str, secret
     """
     reader = ZammadReader(client)
     api_user_id = int(client.me()["id"])
+    in_use = effective_locale(policy, client)
+    policy = policy.model_copy(update={"locale": in_use.locale})  # select labels in the effective locale
     attributes = reader.rows("object_manager_attributes", "admin.object")
     workflows, why_not = _core_workflows(reader)
     changes = plan_attributes(attributes or [], policy)
@@ -547,7 +554,7 @@ def plan_setup(client: ZammadClient, policy: Policy, *, webhook_url: str, secret
     changes += plan_workflows(workflows, why_not, attributes or [], policy, api_user_id)
     if reader.missing:
         raise MissingPermissions(reader.missing)
-    return Plan(changes)
+    return Plan(changes, in_use.describe())
 
 
 def plan_attributes(attributes: list[dict[str, Any]], policy: Policy) -> list[Change]:

@@ -9,31 +9,39 @@ call, so nothing is imported before it is needed:
   so `zammad-sla <command> --help` costs little more than Python and click.
 
 Adding a command: write it in its own module (a `click.Command`, heavy imports inside the
-function) and add one line to `SUBCOMMANDS`: its name, "module:attribute", and its summary,
+function) and add one line to `SUBCOMMANDS`: its name, ".module:attribute", and its summary,
 the first sentence of its docstring (tests/test_cli_startup.py holds the two equal).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import click
 from click.utils import make_default_short_help
 
-# name -> ("module:attribute" of a click command, the first sentence of its help)
+# name -> ("module:attribute" of a click command, relative to this package; the first sentence of its help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "backfill": ("zammad_sla_plugin.cli.admin:backfill", "Evaluate every open ticket (and optionally recently closed ones) now."),
-    "compute": ("zammad_sla_plugin.cli.compute:compute", "Evaluate tickets read from stdin (one JSON object, or JSON Lines)."),
-    "demo": ("zammad_sla_plugin.cli.demo:demo", "Replay a scripted week of tickets through an embedded Zammad twin and the sidecar."),
-    "doctor": ("zammad_sla_plugin.cli.admin:doctor", "Check the installation: one PASS/WARN/FAIL line per check, with the fix."),
-    "explain": ("zammad_sla_plugin.cli.explain:explain", "Explain the SLA of ticket TICKET_ID (read from Zammad: ZAMMAD_URL, ZAMMAD_TOKEN)."),
-    "report": ("zammad_sla_plugin.report.command:report", "SLA compliance of the tickets created or closed in [--from, --to)."),
-    "serve": ("zammad_sla_plugin.cli.serve:serve", "Run the webhook receiver and the SLA worker in one process (the single-container default)."),
-    "setup": ("zammad_sla_plugin.cli.admin:setup", "Provision Zammad for zammad-sla (idempotent: safe to run again)."),
-    "twin": ("zammad_sla_plugin.cli.twin:twin", "Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."),
-    "uninstall": ("zammad_sla_plugin.cli.admin:uninstall", "Remove from Zammad what `setup` created."),
-    "worker": ("zammad_sla_plugin.cli.serve:worker", "Run only the queue consumer (scaled-out deployments sharing a Redis queue)."),
+    "backfill": (".admin:backfill", "Evaluate every open ticket (and optionally recently closed ones) now."),
+    "compute": (".compute:compute", "Evaluate tickets read from stdin (one JSON object, or JSON Lines)."),
+    "demo": (".demo:demo", "Replay a scripted week of tickets through an embedded Zammad twin and the sidecar."),
+    "doctor": (".admin:doctor", "Check the installation: one PASS/WARN/FAIL line per check, with the fix."),
+    "explain": (".explain:explain", "Explain the SLA of ticket TICKET_ID (read from Zammad: ZAMMAD_URL, ZAMMAD_TOKEN)."),
+    "import-zammad-slas": (".import_slas:import_zammad_slas", "Write Zammad's SLAs and calendars as contracts of a policy file to review."),
+    "report": ("..report.command:report", "SLA compliance of the tickets created or closed in [--from, --to)."),
+    "serve": (".serve:serve", "Run the webhook receiver and the SLA worker in one process (the single-container default)."),
+    "setup": (".admin:setup", "Provision Zammad for zammad-sla (idempotent: safe to run again)."),
+    "twin": (".twin:twin", "Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."),
+    "uninstall": (".admin:uninstall", "Remove from Zammad what `setup` created."),
+    "worker": (".serve:worker", "Run only the queue consumer (scaled-out deployments sharing a Redis queue)."),
 }
+
+
+def command_target(name: str) -> tuple[str, str]:
+    """(absolute module name, attribute) of the command registered as `name`."""
+    module_name, attribute = SUBCOMMANDS[name][0].split(":")
+    return importlib.util.resolve_name(module_name, __name__), attribute
 
 
 class LazyGroup(click.Group):
@@ -43,10 +51,9 @@ class LazyGroup(click.Group):
         return sorted(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = SUBCOMMANDS.get(cmd_name)
-        if entry is None:
+        if cmd_name not in SUBCOMMANDS:
             return None
-        module_name, attribute = entry[0].split(":")
+        module_name, attribute = command_target(cmd_name)
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
         return command
 

@@ -117,6 +117,8 @@ def setup(policy: Policy, dry_run: bool, webhook_url: str | None, migration_time
         _fail(f"setup failed: {error}")
     finally:
         client.close()
+    if plan.language:
+        click.echo(f"language: {plan.language}")
     if dry_run:
         _print_plan(plan, show_ok=True)
         click.echo(f"dry run: {len(plan.pending)} change(s) planned, nothing written")

@@ -293,6 +293,8 @@ class WorkingCalendar:
         self._always = False
         self._lock = threading.Lock()
         self._holiday_years: dict[int, dict[date, str]] = {}
+        self._holiday_names: dict[tuple[str, int], dict[date, str]] = {}  # (language, year): localized names
+        self._languages: tuple[str, ...] | None = None  # holiday_languages, asked once
         self._day_cache: dict[int, list[tuple[int, int]]] = {}
         self._offsets = _OffsetIndex(self.timezone)
         # The interval table covers local dates [_d0, _d1). It is published as one immutable
@@ -363,14 +365,45 @@ class WorkingCalendar:
             self._holiday_years[year] = cached
         return cached
 
-    def holiday_name(self, d: date) -> str | None:
-        """Holiday name of local date ``d``, "closed date" for an extra closed date, else None."""
+    @property
+    def holiday_languages(self) -> tuple[str, ...]:
+        """The languages the `holidays` package names this calendar's holidays in (e.g. en_US, es)."""
+        if self._holidays_country is None:
+            return ()
+        if self._languages is None:
+            import holidays
+
+            table = holidays.country_holidays(self._holidays_country, subdiv=self._holidays_subdiv)
+            self._languages = tuple(getattr(table, "supported_languages", ()))
+        return self._languages
+
+    def _localized_names(self, year: int, language: str) -> dict[date, str]:
+        """The holidays of `year` named in `language` (one of `holiday_languages`), cached."""
+        names = self._holiday_names.get((language, year))
+        if names is None and self._holidays_country is not None:
+            import holidays
+
+            table = holidays.country_holidays(
+                self._holidays_country, subdiv=self._holidays_subdiv, years=year, language=language
+            )
+            names = {d: str(name) for d, name in table.items() if d.year == year}
+            self._holiday_names[(language, year)] = names
+        return names or {}
+
+    def holiday_name(self, d: date, language: str | None = None) -> str | None:
+        """Holiday name of local date ``d``, "closed date" for an extra closed date, else None.
+
+        ``language`` (one of `holiday_languages`) names it in that language; None: the
+        package's default names.
+        """
         if isinstance(d, datetime) or not isinstance(d, date):
             raise ValueError(f"holiday_name expects a datetime.date, got {d!r} (use holiday_name_at for instants)")
         if self._always:
             return None
         with self._lock:
             name = self._holidays_for_year(d.year).get(d)
+            if name is not None and language is not None:
+                name = self._localized_names(d.year, language).get(d, name)
         if name is not None:
             return name
         return "closed date" if d in self._closed else None
@@ -546,10 +579,25 @@ class WorkingCalendar:
             i += 1
         return out
 
-    def describe(self) -> str:
-        """Short human description, e.g. 'Mon-Fri 09:00-18:00 America/Argentina/Buenos_Aires, holidays AR'."""
-        if self._always:
-            return "24x7 (always open)"
+    @property
+    def is_always_open(self) -> bool:
+        """Whether this is the 24x7 clock."""
+        return self._always
+
+    @property
+    def holidays_region(self) -> str | None:
+        """'AR', 'DE-BY': the holidays' country and subdivision, None without public holidays."""
+        if not self._holidays_country:
+            return None
+        return self._holidays_country + (f"-{self._holidays_subdiv}" if self._holidays_subdiv else "")
+
+    @property
+    def closed_date_count(self) -> int:
+        """How many extra closed dates the calendar has."""
+        return len(self._closed)
+
+    def weekly_groups(self) -> list[tuple[int, int, list[str]]]:
+        """Runs of weekdays (Mon=0) with the same hours: (first, last, ['09:00-18:00', ...])."""
         groups: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
         for idx, ranges in enumerate(self._week):
             if not ranges:
@@ -558,10 +606,16 @@ class WorkingCalendar:
                 groups[-1] = (groups[-1][0], idx, ranges)
             else:
                 groups.append((idx, idx, ranges))
+        return [(first, last, [f"{_fmt_time(a)}-{_fmt_time(b)}" for a, b in ranges]) for first, last, ranges in groups]
+
+    def describe(self) -> str:
+        """Short human description, e.g. 'Mon-Fri 09:00-18:00 America/Argentina/Buenos_Aires, holidays AR'."""
+        if self._always:
+            return "24x7 (always open)"
         parts = []
-        for first, last, ranges in groups:
+        for first, last, ranges in self.weekly_groups():
             days = _DAY_LABELS[first] if first == last else f"{_DAY_LABELS[first]}-{_DAY_LABELS[last]}"
-            parts.append(days + " " + ",".join(f"{_fmt_time(a)}-{_fmt_time(b)}" for a, b in ranges))
+            parts.append(days + " " + ",".join(ranges))
         text = ("; ".join(parts) if parts else "never open (no hours)") + f" {self.timezone.key}"
         if self._holidays_country:
             sub = f"-{self._holidays_subdiv}" if self._holidays_subdiv else ""

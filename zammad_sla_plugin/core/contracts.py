@@ -9,7 +9,7 @@ change of terms never rewrites the deadlines of tickets opened before it.
 The contract is chosen again on every evaluation from the ticket's current organization,
 group, customer, tags, severity and kind (Zammad re-matches its SLAs on every update too).
 Everything here is pure and precomputed once per policy: selecting among 50 contracts is a
-few set look-ups per contract, and no contract adds a Zammad call for ticket fields.
+few dict look-ups in all (`_SelectionIndex`), and no contract adds a Zammad call for ticket fields.
 """
 
 from __future__ import annotations
@@ -104,8 +104,12 @@ def tags_of(ticket: dict[str, Any], history: Any) -> frozenset[str]:
     if isinstance(given, list):
         return frozenset(tag for tag in given if isinstance(tag, str))
     tags: set[str] = set()
-    for entry in ordered_entries(history):
-        if entry.get("object") != "Ticket" or entry.get("attribute") != "tag" or not entry.get("value_to"):
+    # Only the tag entries are put in Zammad's order: sorting all of a long history for a
+    # handful of tag rows cost more than the rest of contract selection.
+    entries = history.get("history", []) if isinstance(history, dict) else history or []
+    tag_entries = [e for e in entries if isinstance(e, dict) and e.get("attribute") == "tag"]
+    for entry in ordered_entries(tag_entries) if tag_entries else ():
+        if entry.get("object") != "Ticket" or not entry.get("value_to"):
             continue
         if entry.get("type") == "added":
             tags.add(entry["value_to"])
@@ -142,7 +146,7 @@ def match_facts(
 
 
 class _Selector:
-    """One contract's match, precomputed into sets."""
+    """One contract's match, precomputed into sets (`_SelectionIndex` finds which hold)."""
 
     def __init__(self, match: ContractMatch) -> None:
         self.org_ids = frozenset(v for v in match.organization if isinstance(v, int))
@@ -181,6 +185,62 @@ class _Selector:
                 return None
             reasons.append(f"tag {carried[0]!r}")
         return reasons
+
+
+class _SelectionIndex:
+    """Which selectors hold for a ticket, in a few dict look-ups whatever the contract count.
+
+    Contract i is bit i. Per condition (organization, group, domain, tag, severity, kind):
+    `free` has the bits of contracts that do not constrain it, and a dict maps each wanted
+    value to the bits of the contracts that want it. A contract holds when every condition
+    lets its bit through, so the AND of the per-condition masks has exactly the holding
+    contracts, and its lowest bit is the first match. Same answer as asking each selector's
+    `reasons` in order (tests/test_contract_selection.py checks that), without walking them.
+    """
+
+    def __init__(self, selectors: list[_Selector]) -> None:
+        every = (1 << len(selectors)) - 1
+        self.every = every
+
+        def index(values_of: Any) -> tuple[int, dict[Any, int]]:
+            free, wanted = every, dict[Any, int]()
+            for position, selector in enumerate(selectors):
+                values = values_of(selector)
+                if values:
+                    free &= ~(1 << position)
+                    for value in values:
+                        wanted[value] = wanted.get(value, 0) | 1 << position
+            return free, wanted
+
+        # The organization condition holds by id or by name: one free mask, two value maps.
+        self.org_free = every
+        for position, selector in enumerate(selectors):
+            if selector.has_org:
+                self.org_free &= ~(1 << position)
+        self.org_ids, self.org_names = index(lambda s: s.org_ids)[1], index(lambda s: s.org_names)[1]
+        self.group_free, self.groups = index(lambda s: s.groups)
+        self.domain_free, self.domains = index(lambda s: s.domains)
+        self.tag_free, self.tags = index(lambda s: s.tags)
+        self.severity_free, self.severities = index(lambda s: s.severities)
+        self.kind_free, self.kinds = index(lambda s: s.kinds)
+
+    def first(self, facts: MatchFacts) -> int | None:
+        """The position of the first selector that holds, or None."""
+        name = facts.organization_name
+        mask = self.every & (
+            self.org_free | self.org_ids.get(facts.organization_id, 0)
+            | (self.org_names.get(name.casefold(), 0) if name is not None else 0)
+        )  # fmt: skip
+        mask &= self.group_free | self.groups.get(facts.group, 0)
+        mask &= self.domain_free | self.domains.get(facts.customer_domain, 0)
+        mask &= self.severity_free | self.severities.get(facts.severity, 0)
+        mask &= self.kind_free | self.kinds.get(facts.kind, 0)
+        if mask and ~self.tag_free & mask:  # some candidate wants a tag: the ticket must carry one of them
+            tagged = self.tag_free
+            for tag in facts.tags:
+                tagged |= self.tags.get(tag, 0)
+            mask &= tagged
+        return (mask & -mask).bit_length() - 1 if mask else None
 
 
 @dataclass(frozen=True)
@@ -254,6 +314,8 @@ class ContractBook:
         if problems:
             raise ContractError(problems)
         self._by_name = {c.name.casefold(): c for c in [*self._contracts, default]}
+        self._index = _SelectionIndex([c.selector for c in self._contracts if c.selector is not None])
+        assert len(self._contracts) == self._index.every.bit_length()  # every contract has a selector
         # Whether any selector reads tags or the customer (the worker fetches the customer only then).
         self.needs_tags = any(c.selector is not None and c.selector.tags for c in self._contracts)
         self.needs_customer = any(c.selector is not None and c.selector.domains for c in self._contracts)
@@ -339,6 +401,13 @@ class ContractBook:
 
     # ------------------------------------------------------------------ reading
 
+    def every_version(self) -> list[AppliedContract]:
+        """Each contract at each of its versions, the default last (for checks against Zammad)."""
+        return [
+            self._applied(compiled, version, "listed")
+            for compiled in [*self._contracts, self._default] for version in compiled.versions
+        ]  # fmt: skip
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every contract name in matching order, the default last (the `sla_contract` options)."""
@@ -352,12 +421,14 @@ class ContractBook:
 
     def select(self, facts: MatchFacts, created_at: dt.datetime) -> AppliedContract:
         """The first contract whose match holds (else the default), at its creation-time version."""
-        for compiled in self._contracts:
+        position = self._index.first(facts)
+        if position is not None:
+            compiled = self._contracts[position]
             assert compiled.selector is not None
             reasons = compiled.selector.reasons(facts)
-            if reasons is not None:
-                why = ", ".join(reasons) if reasons else "it matches every ticket"
-                return self._applied(compiled, compiled.version_at(created_at), f"matched by {why}")
+            assert reasons is not None  # the index found it holds
+            why = ", ".join(reasons) if reasons else "it matches every ticket"
+            return self._applied(compiled, compiled.version_at(created_at), f"matched by {why}")
         reason = "no contract matched: the default terms" if self._contracts else "the policy's terms (no contracts defined)"
         return self._applied(self._default, self._default.versions[0], reason)
 

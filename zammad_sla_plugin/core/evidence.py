@@ -18,10 +18,17 @@ from typing import Any
 
 from zammad_sla_plugin.core.clock import SlaResult
 from zammad_sla_plugin.core.history import ordered_entries
+from zammad_sla_plugin.core.i18n import N_, available, language
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.reasons import origin_name, state_name
 from zammad_sla_plugin.templates import render
 
-EVIDENCE_NOTE_SUBJECT = "SLA exclusion needs evidence"
+EVIDENCE_NOTE_SUBJECT = N_("SLA exclusion needs evidence")
+
+
+def evidence_note_subjects() -> frozenset[str]:
+    """The note's subject in every shipped language: a note written before a locale change still counts."""
+    return frozenset(language(name).gettext(EVIDENCE_NOTE_SUBJECT) for name in available())
 
 
 def evidence_tags(evidence_missing: bool, policy: Policy) -> tuple[set[str], set[str]]:
@@ -54,17 +61,22 @@ def evidence_note_due(result: SlaResult, history: Any, policy: Policy, api_user_
         if entry.get("created_by_id") != api_user_id:
             continue
         article = articles.get(str(entry.get("o_id")))
-        if article is not None and article.get("subject") == EVIDENCE_NOTE_SUBJECT:
+        if article is not None and article.get("subject") in evidence_note_subjects():
             return False
     return True
 
 
-def evidence_note(ticket: dict[str, Any], result: SlaResult, policy: Policy) -> dict[str, Any]:
-    """The internal note (a ticket `article`) telling the owner what is missing."""
+def evidence_note(ticket: dict[str, Any], result: SlaResult, policy: Policy, locale: str | None = None) -> dict[str, Any]:
+    """The internal note (a ticket `article`) telling the owner what is missing.
+
+    `locale`: the notes' effective language (None: the policy's `locale`, else English).
+    """
     names = policy.attributes
+    lang = language(locale or policy.locale)
+    subject = lang.gettext(EVIDENCE_NOTE_SUBJECT)
     owner = ticket.get("owner") if isinstance(ticket.get("owner"), str) and ticket.get("owner") != "-" else None
-    body = render("evidence_note.html.j2", subject=EVIDENCE_NOTE_SUBJECT, owner=owner, origin=str(ticket.get(names.origin)),
-                  origin_attribute=names.origin, evidence_attribute=names.origin_evidence, status=result.status,
-                  tag=policy.tags.evidence_missing)  # fmt: skip
-    return {"subject": EVIDENCE_NOTE_SUBJECT, "body": body, "content_type": "text/html", "type": "note",
+    body = render("evidence_note.html.j2", lang, subject=subject, owner=owner, origin=origin_name(str(ticket.get(names.origin)), lang),
+                  origin_attribute=names.origin, evidence_attribute=names.origin_evidence,
+                  status=state_name(result.status, lang), tag=policy.tags.evidence_missing)  # fmt: skip
+    return {"subject": subject, "body": body, "content_type": "text/html", "type": "note",
             "internal": True, "sender": "Agent"}  # fmt: skip

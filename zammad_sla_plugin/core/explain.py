@@ -27,7 +27,9 @@ from zammad_sla_plugin.core.clock import (
     support_24x7_conditions,
     ticket_facts,
 )
+from zammad_sla_plugin.core.i18n import N_, Language, language
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.reasons import clock_name, describe_calendar, reason_text, sentence_text, severity_name, state_name
 from zammad_sla_plugin.core.times import format_utc
 
 
@@ -240,62 +242,129 @@ def _scope_text(result: SlaResult, facts: TicketFacts, policy: Policy) -> str | 
     return None
 
 
-def _local_span(item: dict[str, Any], zone: ZoneInfo) -> str:
+def _local_span(item: dict[str, Any], zone: ZoneInfo, lang: Language | None = None) -> str:
     start = datetime.fromisoformat(item["from"]).astimezone(zone)
     end = datetime.fromisoformat(item["to"]).astimezone(zone)
+    if lang is not None and not lang.is_source:
+        end_text = f"{end:%H:%M}" if end.date() == start.date() else lang.datetime(end, zone, weekday=True, named_zone=False)
+        return f"{lang.datetime(start, zone, weekday=True, named_zone=False)} -> {end_text}"
     end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %Y-%m-%d %H:%M}"
     return f"{start:%a %Y-%m-%d %H:%M} -> {end_text}"
 
 
-def explain_text(explanation: dict[str, Any]) -> str:
-    """A plain-text rendering of `explain()` for terminals (intervals in the calendar's local time)."""
+def _reader_time(utc: str | None, local: str | None, zone: ZoneInfo, lang: Language) -> str | None:
+    """The local ISO time of the JSON (English), or the instant in the reader's format."""
+    if utc is None or lang.is_source:
+        return local
+    return lang.datetime(datetime.fromisoformat(utc), zone)
+
+
+_CLOCK_TITLES = {"first_response": N_("First response"), "resolution": N_("Resolution")}
+_MEASURES = {"assignment to an analyst": N_("assignment to an analyst"), "reaching a closed state": N_("reaching a closed state")}
+
+
+def explain_text(explanation: dict[str, Any], lang: str | None = None, policy: Policy | None = None) -> str:
+    """A plain-text rendering of `explain()` for terminals (intervals in the calendar's local time).
+
+    `lang`: the reader's locale (`--lang`; None: English, the JSON's own words). `policy`
+    names holidays and calendars in that language.
+    """
+    tr = language(lang)
+    num = tr.number
+    policy = _terms(explanation, policy) if not tr.is_source else policy
     result = explanation["result"]
     lines = [
-        f"Ticket {result['ticket_id']}: status {result['status']}",
-        f"  created {explanation['created_at']}, evaluated as of {explanation['now']}",
-        f"  {explanation['severity']['rule']}",
+        tr._("Ticket %(ticket)s: status %(status)s", ticket=result["ticket_id"], status=state_name(result["status"], tr)),
+        tr._("  created %(created)s, evaluated as of %(now)s", created=explanation["created_at"], now=explanation["now"]),
+        f"  {explanation['severity']['rule']}" if tr.is_source else tr._(
+            "  priority %(priority)s maps to severity %(severity)s (current priority; a priority change re-measures from creation)",
+            priority=repr(explanation["severity"]["priority"]), severity=repr(severity_name(explanation["severity"]["severity"] or "", tr))),
     ]
     if "contract" in explanation:
-        lines += _contract_lines(explanation["contract"])
+        lines += _contract_lines(explanation["contract"], tr)
     if "scope" in explanation:
-        lines.append(f"  {explanation['scope']}")
+        lines.append(f"  {sentence_text(explanation['scope'], tr)}")
     if "support_24x7" in explanation:
         support = explanation["support_24x7"]
-        verdict = "applies" if support["applies"] else "does not apply"
-        lines.append(f"  24x7 Integrations Support {verdict} (decided by: {support['decided_by']};"
-                     f" activation {support['activation']}):")
-        lines += [f"    [{'x' if c['met'] else ' '}] {c['condition']}" for c in support["conditions"]]
+        decided = sentence_text(support["decided_by"], tr)
+        if support["applies"]:
+            lines.append(tr._("  24x7 Integrations Support applies (decided by: %(decided)s; activation %(activation)s):",
+                              decided=decided, activation=support["activation"]))
+        else:
+            lines.append(tr._("  24x7 Integrations Support does not apply (decided by: %(decided)s; activation %(activation)s):",
+                              decided=decided, activation=support["activation"]))
+        lines += [f"    [{'x' if c['met'] else ' '}] {sentence_text(c['condition'], tr)}" for c in support["conditions"]]
     for name, clock in explanation.get("clocks", {}).items():
+        title = name.replace("_", " ").title() if tr.is_source else tr.gettext(_CLOCK_TITLES.get(name, name))
+        measures = clock["measures"] if tr.is_source else tr.gettext(_MEASURES.get(clock["measures"], clock["measures"]))
+        calendar = clock["calendar"]
+        if policy is not None and not tr.is_source:
+            calendar = describe_calendar(policy, tr, policy.calendar_for(clock["clock"]))
         lines += [
             "",
-            f"{name.replace('_', ' ').title()} ({clock['measures']}): {clock['state']}",
-            f"  target {clock['target_minutes']:g} min on the {clock['clock']} clock ({clock['calendar']})",
-            f"  counted {clock['counted_minutes']:g} min, paused {clock['paused_minutes']:g} min",
+            f"{title} ({measures}): {state_name(clock['state'], tr)}",
+            tr._("  target %(target)s min on the %(clock)s clock (%(calendar)s)", target=num(clock["target_minutes"]),
+                 clock=clock_name(clock["clock"], tr), calendar=calendar),
+            tr._("  counted %(counted)s min, paused %(paused)s min", counted=num(clock["counted_minutes"]),
+                 paused=num(clock["paused_minutes"])),
         ]
-        entries = [("counted ", item) for item in clock["counted"]] + [("excluded", item) for item in clock["excluded"]]
+        entries = [(tr._("counted "), item) for item in clock["counted"]] + [(tr._("excluded"), item) for item in clock["excluded"]]
         zone = ZoneInfo(clock["time_zone"])
-        lines.append(f"  intervals in {clock['time_zone']} local time:")
+        lines.append(tr._("  intervals in %(zone)s local time:", zone=clock["time_zone"] if tr.is_source else tr.zone_name(zone)))
         for label, item in sorted(entries, key=lambda pair: pair[1]["from"]):
-            reason = f"  {item['reason']}" if "reason" in item else ""
-            lines.append(f"    {label} {_local_span(item, zone)}  {item['minutes']:g} min{reason}")
+            reason = f"  {reason_text(item, tr, policy)}" if "reason" in item else ""
+            lines.append(f"    {label} {_local_span(item, zone, tr)}  {num(item['minutes'])} min{reason}")
         for item in clock["projected"]:
-            lines.append(f"    to come  {_local_span(item, zone)}  {item['minutes']:g} min")
+            lines.append(tr._("    to come  %(span)s  %(minutes)s min", span=_local_span(item, zone, tr), minutes=num(item["minutes"])))
         if clock["met_at"]:
-            lines.append(f"  reached {clock['met_at_local']} ({clock['met_at']})")
-        lines.append(f"  due {clock['due_at_local'] or 'none (paused)'}" + (f" ({clock['due_at']})" if clock["due_at"] else ""))
+            lines.append(tr._("  reached %(local)s (%(utc)s)", local=_reader_time(clock["met_at"], clock["met_at_local"], zone, tr),
+                              utc=clock["met_at"]))
+        due = _reader_time(clock["due_at"], clock["due_at_local"], zone, tr) or tr._("none (paused)")
+        if clock["due_at"]:
+            lines.append(tr._("  due %(local)s (%(utc)s)", local=due, utc=clock["due_at"]))
+        else:
+            lines.append(tr._("  due %(local)s", local=due))
     return "\n".join(lines)
 
 
-def _contract_lines(contract: dict[str, Any]) -> list[str]:
-    """The contract part of `explain_text`."""
-    version = "original terms" if contract["effective_from"] is None else f"version effective from {contract['effective_from']}"
-    lines = [f"  contract {contract['name']!r}, {version} ({contract['version_rule']}): {contract['reason']}"]
+_VERSION_RULES = {
+    "measured under the version in force when the ticket was created":
+        N_("measured under the version in force when the ticket was created"),
+    "named on the command line": N_("named on the command line"),
+}
+
+
+def _contract_lines(contract: dict[str, Any], tr: Language | None = None) -> list[str]:
+    """The contract part of `explain_text` (in `tr`'s language; None: English)."""
+    tr = tr or language(None)
+    if contract["effective_from"] is None:
+        version = tr._("original terms")
+    else:
+        version = tr._("version effective from %(date)s", date=contract["effective_from"])
+    rule = contract["version_rule"] if tr.is_source else tr.gettext(_VERSION_RULES.get(contract["version_rule"], contract["version_rule"]))
+    lines = [tr._("  contract %(name)r, %(version)s (%(rule)s): %(reason)s", name=contract["name"], version=version, rule=rule,
+                  reason=sentence_text(contract["reason"], tr))]
+    none = tr._("(none)")
     for change in contract["changes"]:
-        lines.append(f"    contract changed at {change['at']}: {change['from'] or '(none)'} -> {change['to'] or '(none)'}")
+        lines.append(tr._("    contract changed at %(at)s: %(before)s -> %(after)s", at=change["at"],
+                          before=change["from"] or none, after=change["to"] or none))
     if before := contract.get("before_change"):
-        lines.append(
-            f"    under {before['contract']!r} the deadlines were first response {before['first_response_due_at']}, "
-            f"resolution {before['resolution_due_at'] or 'none (paused)'}; now {before['now_first_response_due_at']}, "
-            f"{before['now_resolution_due_at'] or 'none (paused)'}"
-        )
+        paused = tr._("none (paused)")
+        lines.append(tr._(
+            "    under %(contract)r the deadlines were first response %(first)s, resolution %(resolution)s; now %(now_first)s, "
+            "%(now_resolution)s", contract=before["contract"], first=before["first_response_due_at"],
+            resolution=before["resolution_due_at"] or paused, now_first=before["now_first_response_due_at"],
+            now_resolution=before["now_resolution_due_at"] or paused,
+        ))
     return lines
+
+
+def _terms(explanation: dict[str, Any], policy: Policy | None) -> Policy | None:
+    """The terms the ticket was measured under (its contract's), to describe calendars and holidays."""
+    contract = explanation.get("contract")
+    if policy is None or contract is None or contract.get("default"):
+        return policy
+    try:
+        return policy.contract_book.named(contract["name"], datetime.fromisoformat(explanation["created_at"])).policy
+    except (KeyError, ValueError):
+        return None  # not in this policy: calendars and holidays keep the explanation's English

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zammad_sla_plugin.core.calendar import DAY_KEYS, WorkingCalendar
+from zammad_sla_plugin.core.i18n import N_
+from zammad_sla_plugin.core.policy_texts import PolicyTexts, check_locale_keys
 
 if TYPE_CHECKING:
     from zammad_sla_plugin.core.contracts import ContractBook
@@ -193,21 +195,22 @@ class Proposals(_Strict):
     kinds: tuple[str, ...] = ("feature_request",)
     notify_declined: bool = False
     notify_delivered: bool = False
-    approved_subject: str = "Your proposal was approved: {ticket_title} [#{ticket_number}]"
-    approved_body: str = (
+    # N_: the catalogs translate this built-in wording for readers of other languages.
+    approved_subject: str = N_("Your proposal was approved: {ticket_title} [#{ticket_number}]")
+    approved_body: str = N_(
         "Hello {recipient_name},\n\n"
         "the feature proposal \"{ticket_title}\" (ticket #{ticket_number}), which you filed or "
         "follow, has been approved. We will keep you informed of its progress in writing.\n\n"
         "Kind regards,\nAivo Support"
     )
-    declined_subject: str = "Your proposal was declined: {ticket_title} [#{ticket_number}]"
-    declined_body: str = (
+    declined_subject: str = N_("Your proposal was declined: {ticket_title} [#{ticket_number}]")
+    declined_body: str = N_(
         "Hello {recipient_name},\n\n"
         "the feature proposal \"{ticket_title}\" (ticket #{ticket_number}), which you filed or "
         "follow, has been declined.\n\nKind regards,\nAivo Support"
     )
-    delivered_subject: str = "Your proposal was delivered: {ticket_title} [#{ticket_number}]"
-    delivered_body: str = (
+    delivered_subject: str = N_("Your proposal was delivered: {ticket_title} [#{ticket_number}]")
+    delivered_body: str = N_(
         "Hello {recipient_name},\n\n"
         "the feature proposal \"{ticket_title}\" (ticket #{ticket_number}), which you filed or "
         "follow, has been delivered.\n\nKind regards,\nAivo Support"
@@ -402,6 +405,23 @@ class Policy(_Strict):
     attributes: Attributes
     tags: Tags
     notifications: Notifications = Notifications()
+    # The language of notes and select labels (`es`, `pt-BR`); None: Zammad's `locale_default`.
+    locale: str | None = None
+    # Per-locale variants of the customer-facing wording (core/policy_texts.py).
+    texts: dict[str, PolicyTexts] = {}
+
+    @field_validator("texts")
+    @classmethod
+    def _locale_keys(cls, value: dict[str, PolicyTexts]) -> dict[str, PolicyTexts]:
+        return check_locale_keys(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_locale_keys({value: PolicyTexts()})
+        return value
+
     default_contract: str = "default"
     contracts: tuple[Contract, ...] = ()
 

@@ -229,8 +229,18 @@ class LocalStack:
             time.sleep(0.02)
 
     def create_ticket(self, title: str, priority: str = "2 normal", **fields: Any) -> dict[str, Any]:
-        """Create a ticket as the customer (phone article), like a contact via the on-call line."""
+        """Create a ticket as the customer (through the web form)."""
         return self.customer.request("POST", "tickets", json={
+            "title": title, "group": "Users", "customer_id": f"guess:{CUSTOMER}", "priority": priority,
+            "article": {"subject": title, "body": title, "type": "web", "sender": "Customer", "internal": False},
+            **fields,
+        })  # fmt: skip
+
+    def take_call(self, title: str, priority: str = "2 normal", **fields: Any) -> dict[str, Any]:
+        """A ticket the agent opens for the customer who called (a phone article from the
+        customer), like a contact via the on-call line. Only agents can write phone
+        articles: Zammad turns a customer's into a note (CreatesTicketArticles)."""
+        return self.agent.request("POST", "tickets", json={
             "title": title, "group": "Users", "customer_id": f"guess:{CUSTOMER}", "priority": priority,
             "article": {"subject": title, "body": title, "type": "phone", "sender": "Customer", "internal": False},
             **fields,

@@ -24,7 +24,11 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 
+from babel.dates import format_datetime
+
+from zammad_sla_plugin.core.i18n import N_, Language, language
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.reasons import state_name
 from zammad_sla_plugin.zammad import relations
 from zammad_sla_plugin.demo.local_stack import ADMIN_MANDATORY_FIELD, AGENT_ID, CUSTOMER_ORG_ID, LocalStack
 
@@ -54,32 +58,32 @@ class Event:
 
 # name -> (title, priority, extra create fields, what it shows)
 TICKETS: dict[str, tuple[str, str, dict[str, Any], str]] = {
-    "outage": ("Virtual assistant web window down", "4 blocker", {"sla_kind": "incident"},
-               "blocker on the 24x7 clock, at night, met"),
-    "reports": ("Reports module partially unavailable", "3 high", {"sla_kind": "incident"},
-                "high in working hours, met"),
-    "whatsapp": ("WhatsApp integration failing (built by Aivo)", "3 high",
+    "outage": (N_("Virtual assistant web window down"), "4 blocker", {"sla_kind": "incident"},
+               N_("blocker on the 24x7 clock, at night, met")),
+    "reports": (N_("Reports module partially unavailable"), "3 high", {"sla_kind": "incident"},
+                N_("high in working hours, met")),
+    "whatsapp": (N_("WhatsApp integration failing (built by Aivo)"), "3 high",
                  {"sla_kind": "incident", "sla_integration": "aivo_built"},
-                 "24x7 Integrations Support: 16 h wall clock, breached overnight"),
-    "totals": ("Wrong totals in one report", "2 normal", {"sla_kind": "incident"},
-               "medium across a weekend and two holidays"),
-    "export": ("How do I export intents?", "1 low", {"sla_kind": "incident"},
-               "low, paused while waiting on the customer"),
-    "darkmode": ("Dark mode for the web window", "1 low",
+                 N_("24x7 Integrations Support: 16 h wall clock, breached overnight")),
+    "totals": (N_("Wrong totals in one report"), "2 normal", {"sla_kind": "incident"},
+               N_("medium across a weekend and two holidays")),
+    "export": (N_("How do I export intents?"), "1 low", {"sla_kind": "incident"},
+               N_("low, paused while waiting on the customer")),
+    "darkmode": (N_("Dark mode for the web window"), "1 low",
                  {"sla_kind": "feature_request", "sla_proposal_status": "registered"},
-                 "feature proposal: no SLA; approved: Emily, Samuel (linked) and Jacob (subscribed) e-mailed once"),
-    "darkmode2": ("Please add a dark theme", "1 low", {"sla_kind": "feature_request", CREATED_BY: SECOND_CUSTOMER},
-                  "the same request by another customer, linked to the proposal"),
-    "crm": ("CRM vendor outage", "3 high", {"sla_kind": "incident", "sla_origin": "third_party"},
-            "third party claimed, closed without evidence: counted, breached, flagged; evidence written: excluded"),
-    "live": ("Live agents cannot answer", "3 high", {"sla_kind": "incident"},
-             "nobody assigns it: at risk, then breached, no update needed"),
-    "search": ("Help articles search is slow", "2 normal", {"sla_kind": "incident"},
-               "raised to high: targets re-measured from creation"),
-    "training": ("Intent training stuck", "2 normal", {"sla_kind": "incident"},
-                 "closed, then reopened: the clock resumes"),
+                 N_("feature proposal: no SLA; approved: Emily, Samuel (linked) and Jacob (subscribed) e-mailed once")),
+    "darkmode2": (N_("Please add a dark theme"), "1 low", {"sla_kind": "feature_request", CREATED_BY: SECOND_CUSTOMER},
+                  N_("the same request by another customer, linked to the proposal")),
+    "crm": (N_("CRM vendor outage"), "3 high", {"sla_kind": "incident", "sla_origin": "third_party"},
+            N_("third party claimed, closed without evidence: counted, breached, flagged; evidence written: excluded")),
+    "live": (N_("Live agents cannot answer"), "3 high", {"sla_kind": "incident"},
+             N_("nobody assigns it: at risk, then breached, no update needed")),
+    "search": (N_("Help articles search is slow"), "2 normal", {"sla_kind": "incident"},
+               N_("raised to high: targets re-measured from creation")),
+    "training": (N_("Intent training stuck"), "2 normal", {"sla_kind": "incident"},
+                 N_("closed, then reopened: the clock resumes")),
     "loja": ("Chat da loja fora do ar", "3 high", {"sla_kind": "incident", CREATED_BY: BRAZIL_CUSTOMER},
-             "contract Brasil: Sao Paulo hours 08-12 + 13-17, due Fri 09:30 / 16:30 there, met"),
+             N_("contract Brasil: Sao Paulo hours 08-12 + 13-17, due Fri 09:30 / 16:30 there, met")),
 }  # fmt: skip
 
 SCRIPT: list[Event] = sorted(
@@ -125,6 +129,22 @@ SCRIPT: list[Event] = sorted(
 )
 
 
+# The script's actions as the demo prints them.
+_ACTIONS: dict[str, str] = {
+    "create": N_("create"), "assign": N_("assign"), "state": N_("state"), "priority": N_("priority"),
+    "customer_state": N_("customer_state"), "evidence": N_("evidence"), "proposal": N_("proposal"), "link": N_("link"),
+    "subscribe": N_("subscribe"),
+}  # fmt: skip
+
+
+# Why Zammad notified someone (the twin logs Zammad's own English reasons).
+_WHY_NOTIFIED: dict[str, str] = {
+    "you are the owner of this ticket": N_("you are the owner of this ticket"),
+    "you are a member of the group of this ticket": N_("you are a member of the group of this ticket"),
+    "you were mentioned in this ticket": N_("you were mentioned in this ticket"),
+}
+
+
 def with_example_contracts(policy: Policy) -> Policy:
     """The policy with the example contracts appended, unless it defines contracts of its own."""
     if policy.has_contracts:
@@ -144,10 +164,19 @@ class DemoRun:
     A policy without contracts gets the example ones, so the week shows a second contract.
     """
 
-    def __init__(self, policy: Policy, say: Callable[[str], None], data_dir: str) -> None:
+    def __init__(self, policy: Policy, say: Callable[[str], None], data_dir: str, lang: str | None = None) -> None:
+        """`lang` (e.g. es-ar) is the twin's `locale_default`: the sidecar writes in it, the demo speaks it."""
         policy = with_example_contracts(policy)
         self.policy, self.say = policy, say
         self.stack = LocalStack(policy, data_dir, virtual_now=local(WEEK_START))
+        if lang:
+            state = self.stack.twin.state
+            with state.lock:  # as an admin sets it in Zammad, and as the installation's people chose it
+                state.settings["locale_default"] = lang
+                for user in state.tables["users"].values():
+                    if (user.get("preferences") or {}).get("locale"):
+                        user["preferences"]["locale"] = lang
+        self.tr = language(lang)
         self.ids: dict[str, int] = {}
 
     def start(self) -> None:
@@ -183,6 +212,7 @@ class DemoRun:
 
     def _create(self, name: str) -> int:
         title, priority, extra, _ = TICKETS[name]
+        title = self.tr.gettext(title)
         fields = dict(extra)
         customer = fields.pop(CREATED_BY, None)
         if customer is None:
@@ -191,12 +221,18 @@ class DemoRun:
             "title": title, "group": "Users", "customer_id": f"guess:{customer}", "priority": priority,
             "article": {"subject": title, "body": title, "type": "web", "sender": "Customer"}, **fields})["id"])  # fmt: skip
 
+    def _sent(self) -> list[dict[str, Any]]:
+        return list(self.stack.admin.session.get(f"{self.stack.twin.url}/_twin/emails", timeout=5).json()["emails"])
+
     def emails(self) -> list[str]:
         """The e-mails Zammad sent from the scenario's tickets (the twin logs them)."""
-        sent = self.stack.admin.session.get(f"{self.stack.twin.url}/_twin/emails", timeout=5).json()["emails"]
-        titles = {ticket_id: TICKETS[name][0] for name, ticket_id in self.ids.items()}
-        return [f"to {e['to']}: {e['subject']!r} (from ticket {titles.get(e['ticket_id'], e['ticket_id'])!r})"
-                for e in sent]  # fmt: skip
+        sent = self._sent()
+        titles = {ticket_id: self._title(name) for name, ticket_id in self.ids.items()}
+        return [self.tr._("to %(to)s: %(subject)r (from ticket %(ticket)r)", to=e["to"], subject=e["subject"],
+                          ticket=titles.get(e["ticket_id"], e["ticket_id"])) for e in sent]  # fmt: skip
+
+    def _title(self, name: str) -> str:
+        return self.tr.gettext(TICKETS[name][0])
 
     def next_escalation(self) -> datetime | None:
         """The earliest instant any ticket asked to be checked again."""
@@ -217,7 +253,9 @@ class DemoRun:
             if status in ("at_risk", "breached") and self._announced.get(name) != status:
                 self._announced[name] = status
                 when = instant.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
-                self.say(f"{when}  {TICKETS[name][0][:44]:<44} -> {status} (nobody touched it; note and tag written)")
+                title = self._title(name)[:44].ljust(44)
+                self.say(self.tr._("%(when)s  %(title)s -> %(status)s (nobody touched it; note and tag written)", when=when,
+                                   title=title, status=state_name(status, self.tr)))
 
     def _report_evidence(self, event: Event) -> None:
         """Say when a claimed exclusion gets flagged for missing evidence, or the flag goes."""
@@ -226,9 +264,13 @@ class DemoRun:
         if flagged != self._flagged.get(event.ticket, False):
             self._flagged[event.ticket] = flagged
             status = self.stack.admin.get_ticket(ticket_id).get(self.policy.attributes.status)
-            what = "origin claimed without evidence: counted" if flagged else "evidence written"
-            change = "tag added, owner note written" if flagged else "tag removed"
-            self.say(f"{'':<16}  {'':<44} -> {what}, {status} ({self.policy.tags.evidence_missing} {change})")
+            tag, shown = self.policy.tags.evidence_missing, state_name(str(status), self.tr)
+            if flagged:
+                line = self.tr._("-> origin claimed without evidence: counted, %(status)s (%(tag)s tag added, owner note written)",
+                                 status=shown, tag=tag)
+            else:
+                line = self.tr._("-> evidence written, %(status)s (%(tag)s tag removed)", status=shown, tag=tag)
+            self.say(f"{'':<16}  {'':<44} {line}")
 
     def run(self) -> None:
         """Play the script, then let the week run out."""
@@ -239,11 +281,12 @@ class DemoRun:
             self.stack.set_clock(local(event.at))
             self.perform(event)
             self.stack.settle()
-            self.say(f"{event.at}  {TICKETS[event.ticket][0][:44]:<44} {event.action} {event.value or ''}")
+            self.say(f"{event.at}  {self._title(event.ticket)[:44]:<44} {self.tr.gettext(_ACTIONS[event.action])} {event.value or ''}")
             self._report_evidence(event)
             if event.action == "proposal":
-                sent = [line.split(":", 1)[0].removeprefix("to ") for line in self.emails()]
-                self.say(f"{'':<16}  {'':<44} -> e-mailed by Zammad: {', '.join(sent) or 'nobody'}")
+                sent = [email["to"] for email in self._sent()]
+                self.say(f"{'':<16}  {'':<44} " + self.tr._("-> e-mailed by Zammad: %(people)s",
+                                                                   people=", ".join(sent) or self.tr._("nobody")))
         self.escalate_until(local(WEEK_END))
         self.stack.set_clock(local(WEEK_END))
         self.stack.sidecar.reconcile()
@@ -256,11 +299,12 @@ class DemoRun:
 
         twin = self.stack.twin
         granted = ", ".join(sorted(held(twin.state, twin.state.find("users", self.stack.sidecar_user_id))))
-        return (
-            f"Zammad twin as strict as a real installation: the sidecar's token holds only {granted}; "
-            f"tag_new is off; the admin's field {ADMIN_MANDATORY_FIELD!r} is mandatory for agents and empty on "
-            f"every new ticket; Zammad restarted {restarts['restarts']} time(s) to apply migrations (the admin's "
-            "field, then setup's attributes) and setup waited each restart out."
+        return self.tr._(
+            "Zammad twin as strict as a real installation: the sidecar's token holds only %(granted)s; "
+            "tag_new is off; the admin's field %(field)r is mandatory for agents and empty on "
+            "every new ticket; Zammad restarted %(restarts)s time(s) to apply migrations (the admin's "
+            "field, then setup's attributes) and setup waited each restart out.",
+            granted=granted, field=ADMIN_MANDATORY_FIELD, restarts=restarts["restarts"],
         )
 
     def notifications(self) -> list[str]:
@@ -268,15 +312,18 @@ class DemoRun:
         log = self.stack.admin.session.get(f"{self.stack.twin.url}/_twin/notifications", timeout=5).json()["notifications"]
         ours = [n for n in log if n.get("caused_by_id") == self.stack.sidecar_user_id]
         routine = [n for n in ours if not n["article_id"]]
-        titles: dict[int, str] = {ticket_id: TICKETS[name][0] for name, ticket_id in self.ids.items()}
-        lines = [f"routine writes (deadlines, on_track/paused/met): {len(routine)} notification(s)",
-                 "articles (escalation and evidence notes, proposal e-mails) notify the ticket's agents:"]
+        titles: dict[int, str] = {ticket_id: self._title(name) for name, ticket_id in self.ids.items()}
+        lines = [self.tr._("routine writes (deadlines, on_track/paused/met): %(count)s notification(s)", count=len(routine)),
+                 self.tr._("articles (escalation and evidence notes, proposal e-mails) notify the ticket's agents:")]
         by_ticket: dict[int, set[str]] = {}
         for entry in ours:
             if entry["article_id"]:
-                by_ticket.setdefault(entry["ticket_id"], set()).add(f"{entry['login']} ({entry['reason'].split('because ')[-1].rstrip('.')})")
+                why = entry["reason"].split("because ")[-1].rstrip(".")
+                why = self.tr.gettext(_WHY_NOTIFIED[why]) if why in _WHY_NOTIFIED else why
+                by_ticket.setdefault(entry["ticket_id"], set()).add(f"{entry['login']} ({why})")
         for ticket_id, people in sorted(by_ticket.items()):
-            lines.append(f"note or e-mail on {titles.get(ticket_id, str(ticket_id))[:44]!r}: {'; '.join(sorted(people))}")
+            lines.append(self.tr._("note or e-mail on %(title)r: %(people)s", title=titles.get(ticket_id, str(ticket_id))[:44],
+                                   people="; ".join(sorted(people))))
         return lines
 
     def table(self) -> list[dict[str, Any]]:
@@ -290,28 +337,34 @@ class DemoRun:
                 "state": ticket["state"], "status": ticket.get(names.status),
                 "first_response_due": ticket.get(names.first_response_due_at),
                 "resolution_due": ticket.get(names.resolution_due_at),
-                "tags": self.stack.admin.ticket_tags(ticket_id), "shows": TICKETS[name][3],
+                "tags": self.stack.admin.ticket_tags(ticket_id), "shows": self.tr.gettext(TICKETS[name][3]),
                 "contract": ticket.get(names.contract),
             })  # fmt: skip
         return rows
 
 
-def _local_text(value: str | None) -> str:
+def _local_text(value: str | None, lang: Language | None = None) -> str:
     if not value:
         return "-"
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LOCAL).strftime("%a %d %H:%M")
+    instant = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LOCAL)
+    if lang is not None and not lang.is_source:
+        return format_datetime(instant, "EEE dd HH:mm", tzinfo=LOCAL, locale=lang.locale)
+    return instant.strftime("%a %d %H:%M")
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of the demo's tickets."""
-    header = f"{'#':<6} {'title':<44} {'priority':<10} {'state':<17} {'sla_status':<15} {'1st resp due':<12} {'resol. due':<12} tags"
+def render_table(rows: list[dict[str, Any]], lang: str | None = None) -> str:
+    """A plain-text table of the demo's tickets (headings in `lang`; None: English)."""
+    tr = language(lang)
+    title, priority, state = tr._("title"), tr._("priority"), tr._("state")
+    first_due, resolution_due, tags = tr._("1st resp due"), tr._("resol. due"), tr._("tags")
+    header = f"{'#':<6} {title:<44} {priority:<10} {state:<17} {'sla_status':<15} {first_due:<12} {resolution_due:<12} {tags}"
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
             f"{row['number']:<6} {row['title'][:44]:<44} {row['priority']:<10} {row['state']:<17} "
-            f"{row['status'] or '-':<15} {_local_text(row['first_response_due']):<12} "
-            f"{_local_text(row['resolution_due']):<12} {','.join(row['tags']) or '-'}"
+            f"{row['status'] or '-':<15} {_local_text(row['first_response_due'], tr):<12} "
+            f"{_local_text(row['resolution_due'], tr):<12} {','.join(row['tags']) or '-'}"
         )
-        contract = f" [contract {row['contract']}]" if row.get("contract") else ""
+        contract = tr._(" [contract %(name)s]", name=row["contract"]) if row.get("contract") else ""
         lines.append(f"{'':<6}   -> {row['shows']}{contract}")
     return "\n".join(lines)

@@ -61,6 +61,8 @@ class ReportSource(Protocol):
 
     def get_organization(self, org_id: int) -> dict[str, Any]: ...  # noqa: D102
 
+    def get_user(self, user_id: int) -> dict[str, Any]: ...  # noqa: D102
+
 
 def _after(instant: datetime) -> dict[str, str]:
     return {"operator": "after (absolute)", "value": format_utc(instant - _MARGIN) or ""}
@@ -101,14 +103,14 @@ def candidate_tickets(source: ReportSource, period: ReportPeriod) -> Iterator[di
 
 
 class OrganizationCache:
-    """Organizations by id, each fetched once per report."""
+    """Records (organizations, customers) by id, each fetched once per report."""
 
     def __init__(self, fetch: Callable[[int], dict[str, Any]]) -> None:
         self._fetch = fetch
         self._items: dict[int, dict[str, Any]] = {}
 
     def get(self, org_id: Any) -> dict[str, Any] | None:
-        """The organization, or None for a ticket without one."""
+        """The record, or None for a ticket without one."""
         if org_id in (None, "", 0):
             return None
         key = int(org_id)
@@ -128,6 +130,19 @@ def chosen_tickets(
         if wanted is not None and (org is None or str(org.get("name", "")).casefold() != wanted):
             continue
         yield ticket, org
+
+
+def with_customers(
+    source: ReportSource, chosen: Iterator[tuple[dict[str, Any], dict[str, Any] | None]]
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]]:
+    """Each chosen ticket with its customer's user record (each customer fetched once), for
+    contracts that select on the customer's e-mail domain. Not fetched when the ticket's
+    `customer` login is already the address (Zammad logs e-mail customers in by it)."""
+    customers = OrganizationCache(source.get_user)
+    for ticket, org in chosen:
+        login = ticket.get("customer")
+        known = isinstance(login, dict) or (isinstance(login, str) and "@" in login)
+        yield ticket, org, None if known else customers.get(ticket.get("customer_id"))
 
 
 class _Counter(threading.Thread):
@@ -160,9 +175,10 @@ def iter_records(
     make_source: Callable[[], ReportSource] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: bool = True,
+    customers: bool = False,
 ) -> Iterator[TicketRecord]:
     """The candidate tickets of `period` (optionally of one organization) with history and
-    organization, as their histories arrive (not in search order).
+    organization (and customer, with `customers`), as their histories arrive (not in search order).
 
     `source` runs the searches in the calling thread; history calls run on `concurrency`
     threads, each with its own source from `make_source` (default: `source` itself, for
@@ -178,7 +194,7 @@ def iter_records(
     if counter is not None:
         counter.start()
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="report")
-    running: dict[Future[dict[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    running: dict[Future[dict[str, Any]], tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]] = {}
 
     def fetch(ticket_id: int) -> dict[str, Any]:
         return sources.get().ticket_history(ticket_id)
@@ -187,14 +203,16 @@ def iter_records(
         while running and (wait_for_all or len(running) >= 2 * concurrency):
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                ticket, org = running.pop(future)
+                ticket, org, customer = running.pop(future)
                 bar.update(1)
-                yield TicketRecord(ticket=ticket, history=future.result(), organization=org)
+                yield TicketRecord(ticket=ticket, history=future.result(), organization=org, customer=customer)
 
     try:
         # Search pages are read ahead in their own thread: the pool never waits for a page.
-        for ticket, org in read_ahead(chosen_tickets(source, period, organization), READ_AHEAD, name="report-search"):
-            running[pool.submit(fetch, int(ticket["id"]))] = (ticket, org)
+        chosen = chosen_tickets(source, period, organization)
+        tickets = with_customers(source, chosen) if customers else ((ticket, org, None) for ticket, org in chosen)
+        for ticket, org, customer in read_ahead(tickets, READ_AHEAD, name="report-search"):
+            running[pool.submit(fetch, int(ticket["id"]))] = (ticket, org, customer)
             yield from finished(wait_for_all=False)
         yield from finished(wait_for_all=True)
     finally:

@@ -42,8 +42,10 @@ def make_report(
     under `errors` and left out of every figure. `concurrency` and `make_source` are
     passed to `collect.iter_records`.
     """
+    # The customer is read only when a contract selects on the customer's e-mail domain.
+    customers = policy.has_contracts and policy.contract_book.needs_customer
     records = iter_records(source, period, organization, progress=progress, concurrency=concurrency,
-                           make_source=make_source)
+                           make_source=make_source, customers=customers)
     outcomes: list[TicketOutcome] = []
     errors: list[tuple[int, str]] = []
     for record in records:
@@ -95,9 +97,11 @@ def _write(text: str, output: str) -> None:
 @click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=DEFAULT_CONCURRENCY,
               show_default=True, metavar="N",
               help=f"Ticket histories fetched in parallel (1-{MAX_CONCURRENCY}), each on its own connection.")
+@click.option("--lang", default=None, metavar="LOCALE",
+              help="Language of the HTML page (en, es, pt-BR; default: the policy's locale, else Zammad's locale_default).")
 @policy_option
 def report(policy: Policy, from_day: date, to_day: date, organization: str | None, output_format: str,
-           output: str, progress: bool, concurrency: int) -> None:
+           output: str, progress: bool, concurrency: int, lang: str | None = None) -> None:
     """SLA compliance of the tickets created or closed in [--from, --to).
 
     Reads ZAMMAD_URL and ZAMMAD_TOKEN from the environment. Figures per severity,
@@ -120,11 +124,15 @@ def report(policy: Policy, from_day: date, to_day: date, organization: str | Non
         with ZammadClient(url, token) as client:
             document = make_report(client, policy, period, organization, now, progress=progress,
                                    concurrency=concurrency, make_source=lambda: ZammadClient(url, token))
+            if output_format == "html" and lang is None:
+                from zammad_sla_plugin.runtime.locale import effective_locale
+
+                lang = effective_locale(policy, client).locale
     except ZammadError as error:
         click.echo(f"zammad-sla report: cannot read from Zammad: {error}", err=True)
         sys.exit(1)
     for problem in document["errors"]:
         click.echo(f"zammad-sla report: ticket {problem['ticket_id']} skipped: {problem['error']}", err=True)
-    _write(RENDERERS[output_format](document), output)
+    _write(render_html(document, lang, policy) if output_format == "html" else RENDERERS[output_format](document), output)
     if output != "-":
         click.echo(f"zammad-sla report: {document['totals']['tickets']} tickets -> {output}", err=True)

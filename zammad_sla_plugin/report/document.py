@@ -23,6 +23,16 @@ percentages rounded to 0.1, null when there is nothing to measure):
       "errors": [{"ticket_id": 7, "error": "..."}]   # tickets that could not be evaluated
     }
 
+When the policy defines contracts (and only then), the document also has
+`"by_contract": [GROUP, ...]` (in the policy's matching order, the default contract last),
+`"by_contract_and_severity": [{"contract": NAME, "severities": [GROUP, ...]}]`, TICKET gets
+`"contract"` and `"contract_version"` ("original" or the version's effective_from) after
+`"organization"`, and `policy` gets `"contracts": [CONTRACT, ...]`:
+
+    CONTRACT = {"name", "description", "default", "match": {condition: [values]},
+                "versions": [{"version", "effective_from", "calendar", "timezone",
+                              "warning_threshold", "pause_states", "severities": [...]}]}
+
     GROUP = {"key", "tickets", "in_scope", "excluded", "not_applicable", "breached_open",
              "excluded_with_evidence", "claimed_without_evidence",
              "first_response": {"met", "failed", "pending", "met_pct"},
@@ -44,9 +54,10 @@ percentages rounded to 0.1, null when there is nothing to measure):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
 
+from zammad_sla_plugin.core.i18n import N_
 from zammad_sla_plugin.core.policy import Policy
 from zammad_sla_plugin.core.times import format_utc
 
@@ -56,26 +67,34 @@ from .stats import ClockStats, DurationStats, GroupStats, ReportStats, aggregate
 FORMAT_VERSION = 1
 
 DEFINITIONS: tuple[str, ...] = (
-    "Tickets: every ticket created in the period, plus every ticket created earlier that is closed at the "
-    "end of the period and was last closed within it.",
-    "Closed tickets are evaluated at their last closing; open tickets at the end of the period (or at the "
-    "time the report was generated, if earlier).",
-    "Met % = met / (met + failed). Breached tickets that are still open count as failed.",
-    "Excluded tickets (merged, or originating in the customer's or a third party's systems with the evidence "
+    N_("Tickets: every ticket created in the period, plus every ticket created earlier that is closed at the "
+    "end of the period and was last closed within it."),
+    N_("Closed tickets are evaluated at their last closing; open tickets at the end of the period (or at the "
+    "time the report was generated, if earlier)."),
+    N_("Met % = met / (met + failed). Breached tickets that are still open count as failed."),
+    N_("Excluded tickets (merged, or originating in the customer's or a third party's systems with the evidence "
     "written) and tickets outside the SLA (e.g. feature requests) are counted but left out of the percentages "
-    "and times.",
-    "Claimed without evidence: the origin says customer or third party but no evidence was written; such "
+    "and times."),
+    N_("Claimed without evidence: the origin says customer or third party but no evidence was written; such "
     "tickets count like any other (unless the policy excludes without evidence). Excluded with evidence: "
-    "the origin is backed by written evidence.",
-    "Open tickets that have not breached yet are 'pending': counted as neither met nor failed. So is a "
-    "ticket closed without ever being assigned before its first-response deadline.",
-    "First response = assignment to an analyst. Resolution = reaching a closed state; pending states "
-    "pause the resolution clock.",
-    "Time to assignment / to resolution: working hours of the business calendar from creation to first "
-    "assignment / to closing (pauses not subtracted), over in-scope tickets assigned / closed.",
-    "Median: the middle value (mean of the two middle values for an even count). "
-    "p90: nearest rank, the value at rank ceil(0.9 x n) of the sorted values.",
-    "Month: the month the ticket was created, in the calendar's time zone.",
+    "the origin is backed by written evidence."),
+    N_("Open tickets that have not breached yet are 'pending': counted as neither met nor failed. So is a "
+    "ticket closed without ever being assigned before its first-response deadline."),
+    N_("First response = assignment to an analyst. Resolution = reaching a closed state; pending states "
+    "pause the resolution clock."),
+    N_("Time to assignment / to resolution: working hours of the business calendar from creation to first "
+    "assignment / to closing (pauses not subtracted), over in-scope tickets assigned / closed."),
+    N_("Median: the middle value (mean of the two middle values for an even count). "
+    "p90: nearest rank, the value at rank ceil(0.9 x n) of the sorted values."),
+    N_("Month: the month the ticket was created, in the calendar's time zone."),
+)
+
+
+# Added to DEFINITIONS when the policy defines contracts.
+CONTRACT_DEFINITIONS: tuple[str, ...] = (
+    "Contract: the contract each ticket was measured under (the first whose conditions it meets at its "
+    "evaluation, else the default), at the version in force when the ticket was created. Times to "
+    "assignment / to resolution count the working hours of that contract's calendar.",
 )
 
 
@@ -127,8 +146,26 @@ def group_dict(stats: GroupStats) -> dict[str, Any]:
     }
 
 
-def ticket_dict(outcome: TicketOutcome) -> dict[str, Any]:
-    """The JSON shape of one ticket's outcome."""
+def _inserted_after(mapping: dict[str, Any], after: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """`mapping` with `extra`'s items placed right after the key `after` (JSON key order)."""
+    result: dict[str, Any] = {}
+    for key, value in mapping.items():
+        result[key] = value
+        if key == after:
+            result.update(extra)
+    return result
+
+
+def ticket_dict(outcome: TicketOutcome, *, contracts: bool = False) -> dict[str, Any]:
+    """The JSON shape of one ticket's outcome (with its contract when the policy has contracts)."""
+    row = _ticket_row(outcome)
+    if contracts:
+        extra = {"contract": outcome.contract, "contract_version": outcome.contract_version}
+        row = _inserted_after(row, "organization", extra)
+    return row
+
+
+def _ticket_row(outcome: TicketOutcome) -> dict[str, Any]:
     return {
         "id": outcome.ticket_id,
         "number": outcome.number,
@@ -163,26 +200,66 @@ def ticket_dict(outcome: TicketOutcome) -> dict[str, Any]:
     }
 
 
-def policy_summary(policy: Policy) -> dict[str, Any]:
-    """The parts of the policy a reader of the report needs."""
+def _severity_rows(policy: Policy) -> list[dict[str, Any]]:
+    """Each severity's Zammad priorities and targets."""
     priorities: dict[str, list[str]] = {}
     for priority, severity in policy.priorities.items():
         priorities.setdefault(severity, []).append(priority)
+    return [
+        {
+            "severity": name,
+            "priorities": priorities.get(name, []),
+            "clock": targets.clock,
+            "first_response_minutes": targets.first_response_minutes,
+            "resolution_minutes": targets.resolution_minutes,
+        }
+        for name, targets in policy.severities.items()
+    ]
+
+
+def _version_summary(version: str, effective_from: date | None, terms: Policy) -> dict[str, Any]:
+    return {
+        "version": version,
+        "effective_from": None if effective_from is None else effective_from.isoformat(),
+        "calendar": terms.business_calendar.describe(),
+        "timezone": terms.calendar.timezone,
+        "warning_threshold": terms.warning_threshold,
+        "pause_states": list(terms.states.pause),
+        "severities": _severity_rows(terms),
+    }
+
+
+_ANY_INSTANT = datetime(2000, 1, 1, tzinfo=timezone.utc)  # `ContractBook.named` ignores it when given a date
+
+
+def contracts_summary(policy: Policy) -> list[dict[str, Any]]:
+    """Each contract in matching order (the default last): its conditions and its versions' terms."""
+    book = policy.contract_book
+    summary = []
+    for contract in policy.contracts:
+        match = {name: list(values) for name, values in contract.match.model_dump().items() if values}
+        days = [None, *sorted(version.effective_from for version in contract.versions)]
+        versions = []
+        for day in days:
+            # A date before every version picks the contract's own ("original") terms.
+            applied = book.named(contract.name, _ANY_INSTANT, day or date.min)
+            versions.append(_version_summary(applied.version, applied.effective_from, applied.policy))
+        summary.append({"name": contract.name, "description": contract.description, "default": False,
+                        "match": match, "versions": versions})
+    default = book.named(policy.default_contract, _ANY_INSTANT, date.min)
+    summary.append({"name": default.name, "description": "", "default": True, "match": {},
+                    "versions": [_version_summary(default.version, None, default.policy)]})
+    return summary
+
+
+def policy_summary(policy: Policy) -> dict[str, Any]:
+    """The parts of the policy a reader of the report needs."""
     rule = policy.support_24x7
     return {
         "calendar": policy.business_calendar.describe(),
         "timezone": policy.calendar.timezone,
         "warning_threshold": policy.warning_threshold,
-        "severities": [
-            {
-                "severity": name,
-                "priorities": priorities.get(name, []),
-                "clock": targets.clock,
-                "first_response_minutes": targets.first_response_minutes,
-                "resolution_minutes": targets.resolution_minutes,
-            }
-            for name, targets in policy.severities.items()
-        ],
+        "severities": _severity_rows(policy),
         "support_24x7": {
             "severities": list(rule.severities),
             "integration_value": rule.integration_value,
@@ -213,8 +290,9 @@ def build_document(
 ) -> dict[str, Any]:
     """The complete report document (see the module docstring for its structure)."""
     ordered = sorted(outcomes, key=lambda outcome: (outcome.created_at, outcome.ticket_id))
-    stats: ReportStats = aggregate(ordered, list(policy.severities))
-    return {
+    contracts = policy.has_contracts  # the contract dimension appears only then
+    stats: ReportStats = aggregate(ordered, list(policy.severities), policy.contract_book.names if contracts else None)
+    document = {
         "format_version": FORMAT_VERSION,
         "report": {
             "from": meta.period.first_day.isoformat(),
@@ -236,6 +314,23 @@ def build_document(
             {"month": month, "severities": [group_dict(group) for group in groups]}
             for month, groups in stats.by_month_and_severity.items()
         ],
-        "tickets": [ticket_dict(outcome) for outcome in ordered],
+        "tickets": [ticket_dict(outcome, contracts=contracts) for outcome in ordered],
         "errors": [{"ticket_id": ticket_id, "error": message} for ticket_id, message in errors],
     }
+    if contracts:
+        document = _with_contracts(document, stats, policy)
+    return document
+
+
+def _with_contracts(document: dict[str, Any], stats: ReportStats, policy: Policy) -> dict[str, Any]:
+    """The document with its contract dimension (see the module docstring)."""
+    document["policy"]["contracts"] = contracts_summary(policy)
+    document["definitions"] += list(CONTRACT_DEFINITIONS)
+    by_contract = {
+        "by_contract": [group_dict(group) for group in stats.by_contract],
+        "by_contract_and_severity": [
+            {"contract": contract, "severities": [group_dict(group) for group in groups]}
+            for contract, groups in stats.by_contract_and_severity.items()
+        ],
+    }
+    return _inserted_after(document, "by_month_and_severity", by_contract)

@@ -64,11 +64,16 @@ class ReportPeriod:
 
 @dataclass(frozen=True)
 class TicketRecord:
-    """A ticket as fetched (REST `expand=true`), its history body and its organization."""
+    """A ticket as fetched (REST `expand=true`), its history body and its organization.
+
+    `customer` is the customer's user record, fetched only when a contract selects on the
+    customer's e-mail domain (else None).
+    """
 
     ticket: dict[str, Any]
     history: dict[str, Any]
     organization: dict[str, Any] | None
+    customer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,8 @@ class TicketOutcome:
     time_to_assignment: timedelta | None  # business working time created -> assigned
     time_to_resolution: timedelta | None  # business working time created -> closed
     origin_claim: str | None = None  # with_evidence / without_evidence; None when no excluded origin
+    contract: str | None = None  # the contract measured under; None when the policy has no contracts
+    contract_version: str | None = None  # "original" or the version's effective_from (YYYY-MM-DD)
 
     @property
     def in_scope(self) -> bool:
@@ -206,10 +213,11 @@ def ticket_outcome(record: TicketRecord, period: ReportPeriod, now: datetime, po
     if not period.contains(created_at) and (closed_at is None or not period.contains(closed_at)):
         return None
     evaluated_at = closed_at if closed_at is not None else max(until, created_at)
-    result = evaluate(ticket, record.history, record.organization, evaluated_at, policy)
+    result = evaluate(ticket, record.history, record.organization, evaluated_at, policy, customer=record.customer)
     scope = _scope(result)
     fr, res = result.first_response, result.resolution
-    business = policy.business_calendar
+    # Times are working hours of the ticket's own contract calendar (the policy's without contracts).
+    business = (result.applied.policy if result.applied is not None else policy).business_calendar
     assigned_at = fr.met_at
     return TicketOutcome(
         ticket_id=int(ticket["id"]),
@@ -237,4 +245,6 @@ def ticket_outcome(record: TicketRecord, period: ReportPeriod, now: datetime, po
         time_to_assignment=business.working_time_between(created_at, assigned_at) if assigned_at else None,
         time_to_resolution=business.working_time_between(created_at, closed_at) if closed_at else None,
         origin_claim=_origin_claim(result),
+        contract=result.contract,
+        contract_version=result.contract_version,
     )

@@ -3,7 +3,12 @@
 Rows: `scope=total` (key "total"), then `scope=severity`, `scope=organization`,
 `scope=month` (month of creation, YYYY-MM). Columns are `CSV_COLUMNS`; percentages are
 met / (met + failed) * 100 (empty when nothing was decided), hours are business working
-hours (empty when no ticket was measured). Per-ticket rows are not part of the CSV: use
+hours (empty when no ticket was measured).
+
+When the policy defines contracts (the document has `by_contract`), a `contract` column
+follows `key` and, after the months, each contract's `scope=contract` row (key and contract:
+the contract's name) is followed by its `scope=contract_severity` rows (key: the severity).
+Without contracts the columns and rows are exactly the above. Per-ticket rows are not part of the CSV: use
 `--format json` (its `tickets` list) for them.
 
 Text cells a spreadsheet would run as a formula (starting with = + - @, a tab or a
@@ -26,6 +31,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "time_to_resolution_count", "time_to_resolution_median_hours", "time_to_resolution_p90_hours",
 )  # fmt: skip
 
+
+CONTRACT_COLUMNS: tuple[str, ...] = (*CSV_COLUMNS[:2], "contract", *CSV_COLUMNS[2:])
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,11 +68,23 @@ def group_row(scope: str, group: dict[str, Any]) -> dict[str, Any]:
 def render_csv(document: dict[str, Any]) -> str:
     """The group table as CSV text (header row first, `\\r\\n` line ends as RFC 4180)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    contracts = "by_contract" in document
+    writer = csv.DictWriter(buffer, fieldnames=CONTRACT_COLUMNS if contracts else CSV_COLUMNS)
     writer.writeheader()
     rows = [group_row("total", document["totals"])]
     for scope, key in (("severity", "by_severity"), ("organization", "by_organization"), ("month", "by_month")):
         rows += [group_row(scope, group) for group in document[key]]
+    if contracts:
+        rows = [{**row, "contract": ""} for row in rows] + contract_rows(document)
     for row in rows:
         writer.writerow({name: neutralise(value) for name, value in row.items()})
     return buffer.getvalue()
+
+
+def contract_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each contract's row followed by its per-severity rows (keyed by `CONTRACT_COLUMNS`)."""
+    rows = []
+    for group, entry in zip(document["by_contract"], document["by_contract_and_severity"], strict=True):
+        rows.append({**group_row("contract", group), "contract": group["key"]})
+        rows += [{**group_row("contract_severity", sev), "contract": group["key"]} for sev in entry["severities"]]
+    return rows

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .outcome import (
@@ -164,22 +164,46 @@ class ReportStats:
     by_organization: list[GroupStats]
     by_month: list[GroupStats]
     by_month_and_severity: dict[str, list[GroupStats]]  # month -> per-severity stats
+    # Only when the policy defines contracts (else empty): contract -> per-severity stats.
+    by_contract: list[GroupStats] = field(default_factory=list)
+    by_contract_and_severity: dict[str, list[GroupStats]] = field(default_factory=dict)
 
 
-def aggregate(outcomes: Sequence[TicketOutcome], severity_order: Sequence[str] = ()) -> ReportStats:
+def _and_severity(
+    outcomes: Sequence[TicketOutcome],
+    groups: Sequence[GroupStats],
+    key: Callable[[TicketOutcome], str],
+    severity_order: Sequence[str],
+) -> dict[str, list[GroupStats]]:
+    """Each group's outcomes broken down by severity, keyed by the group's key."""
+    return {
+        group.key: grouped([o for o in outcomes if key(o) == group.key], lambda o: o.severity, severity_order)
+        for group in groups
+    }
+
+
+def _contract_of(outcome: TicketOutcome) -> str:
+    return outcome.contract or ""
+
+
+def aggregate(
+    outcomes: Sequence[TicketOutcome], severity_order: Sequence[str] = (), contracts: Sequence[str] | None = None
+) -> ReportStats:
     """Totals and the per-severity, per-organization, per-month (of creation) breakdowns.
 
     Severities follow `severity_order` (the policy's order); organizations and months sort
-    alphabetically (months are YYYY-MM, so chronologically).
+    alphabetically (months are YYYY-MM, so chronologically). With `contracts` (the policy's
+    contract names in matching order, the default last) the per-contract and per-contract
+    and severity breakdowns are added, contracts in that order.
     """
     by_month = grouped(outcomes, lambda outcome: outcome.month)
+    by_contract = [] if contracts is None else grouped(outcomes, _contract_of, contracts)
     return ReportStats(
         totals=group_stats("total", outcomes),
         by_severity=grouped(outcomes, lambda outcome: outcome.severity, severity_order),
         by_organization=grouped(outcomes, lambda outcome: outcome.organization),
         by_month=by_month,
-        by_month_and_severity={
-            month.key: grouped([o for o in outcomes if o.month == month.key], lambda o: o.severity, severity_order)
-            for month in by_month
-        },
+        by_month_and_severity=_and_severity(outcomes, by_month, lambda outcome: outcome.month, severity_order),
+        by_contract=by_contract,
+        by_contract_and_severity=_and_severity(outcomes, by_contract, _contract_of, severity_order),
     )

@@ -43,7 +43,10 @@ from typing import Any, Callable
 from zammad_sla_plugin import templates
 from zammad_sla_plugin.core.clock import NOBODY_USER_ID
 from zammad_sla_plugin.core.history import ordered_entries
+from zammad_sla_plugin.core.i18n import N_, Language, available, language
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.core.policy_texts import localized_text
+from zammad_sla_plugin.core.reasons import proposal_status_name
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError, relations
 
 log = logging.getLogger(__name__)
@@ -52,9 +55,42 @@ log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
-def no_address_subject(status: str) -> str:
+_NO_ADDRESS_SUBJECT = N_("Proposal %(status)s: people not notified by e-mail")
+
+
+def no_address_subject(status: str, locale: str | None = None) -> str:
     """Subject of the internal note listing the people who could not be e-mailed."""
-    return f"Proposal {status}: people not notified by e-mail"
+    lang = language(locale)
+    return lang._(_NO_ADDRESS_SUBJECT, status=proposal_status_name(status, lang))
+
+
+# Why someone is told, and why not by e-mail, as the no-address note says it.
+_FIXED_TEXTS = {
+    "customer": N_("customer"), "subscribed": N_("subscribed"), "no e-mail address": N_("no e-mail address"),
+    "inactive user": N_("inactive user"), "user not found": N_("user not found"),
+}  # fmt: skip
+_PREFIXED_TEXTS = (
+    ("customer of linked ticket #", N_("customer of linked ticket #%(rest)s")),
+    ("invalid e-mail address ", N_("invalid e-mail address %(rest)s")),
+    ("Zammad refused the e-mail to ", N_("Zammad refused the e-mail to %(rest)s")),
+)
+
+
+def _note_text(text: str | None, lang: Language) -> str:
+    """A recipient's reason or problem (kept in English in the outcome) in the note's language."""
+    if not text or lang.is_source:
+        return text or ""
+    if text in _FIXED_TEXTS:
+        return lang.gettext(_FIXED_TEXTS[text])
+    for prefix, message in _PREFIXED_TEXTS:
+        if text.startswith(prefix):
+            return lang._(message, rest=text.removeprefix(prefix))
+    return text
+
+
+def no_address_subjects(status: str) -> frozenset[str]:
+    """That subject in every shipped language (a note written before a locale change still counts)."""
+    return frozenset(no_address_subject(status, name) for name in available())
 
 
 @dataclass(frozen=True)
@@ -74,6 +110,7 @@ class Recipient:
     email: str | None
     reasons: tuple[str, ...]
     problem: str | None = None
+    locale: str | None = None  # the user's `preferences.locale` in Zammad (None: the default)
 
 
 @dataclass(frozen=True)
@@ -141,7 +178,7 @@ def answers(articles: list[dict[str, Any]], ours: set[int], status: str) -> Answ
         if article.get("type") == "email" and article.get("sender") == "Agent" and not article.get("internal"):
             emailed |= {address.lower() for _name, address in getaddresses([article.get("to") or "",
                                                                               article.get("cc") or ""]) if address}
-        elif article.get("type") == "note" and article.get("subject") == no_address_subject(status):
+        elif article.get("type") == "note" and article.get("subject") in no_address_subjects(status):
             noted = True
     return Answers(frozenset(emailed), noted)
 
@@ -154,14 +191,20 @@ def render(template: str, ticket: dict[str, Any], recipient: Recipient, status: 
     )  # fmt: skip
 
 
-def email_article(ticket: dict[str, Any], recipient: Recipient, status: str, policy: Policy) -> dict[str, Any]:
+def email_article(
+    ticket: dict[str, Any], recipient: Recipient, status: str, policy: Policy, default_locale: str | None = None
+) -> dict[str, Any]:
     """The e-mail article that makes Zammad send the notification (Agent, public, type email).
 
     Zammad adds the sender address, Message-ID and ticket hook itself
     (app/models/ticket/article/adds_metadata_email.rb) and sends it from its mail job
-    (enqueue_communicate_email_job.rb: type email, sender not Customer).
+    (enqueue_communicate_email_job.rb: type email, sender not Customer). Worded in the
+    recipient's `preferences.locale`, else `default_locale`, else the policy's `locale`.
     """
-    subject, body = policy.proposals.wording(status)
+    lang = language(recipient.locale or default_locale or policy.locale)
+    base_subject, base_body = policy.proposals.wording(status)
+    subject = localized_text(policy.texts, base_subject, f"{status}_subject", lang)
+    body = localized_text(policy.texts, base_body, f"{status}_body", lang)
     return {
         "ticket_id": int(ticket["id"]), "type": "email", "sender": "Agent", "internal": False,
         "to": recipient.email, "subject": render(subject, ticket, recipient, status),
@@ -169,12 +212,15 @@ def email_article(ticket: dict[str, Any], recipient: Recipient, status: str, pol
     }  # fmt: skip
 
 
-def no_address_note(ticket: dict[str, Any], missing: list[Recipient], status: str) -> dict[str, Any]:
-    """The internal note listing who could not be e-mailed and why."""
-    body = templates.render("no_address_note.html.j2", status=status, missing=missing)
+def no_address_note(ticket: dict[str, Any], missing: list[Recipient], status: str, locale: str | None = None) -> dict[str, Any]:
+    """The internal note listing who could not be e-mailed and why (in the notes' `locale`)."""
+    lang = language(locale)
+    shown = [Recipient(r.user_id, r.name, r.email, tuple(_note_text(reason, lang) for reason in r.reasons),
+                       _note_text(r.problem, lang)) for r in missing]
+    body = templates.render("no_address_note.html.j2", lang, status=proposal_status_name(status, lang), missing=shown)
     return {
         "ticket_id": int(ticket["id"]), "type": "note", "sender": "Agent", "internal": True,
-        "subject": no_address_subject(status), "body": body, "content_type": "text/html",
+        "subject": no_address_subject(status, locale), "body": body, "content_type": "text/html",
     }  # fmt: skip
 
 
@@ -191,7 +237,9 @@ def recipient_from_user(user: dict[str, Any] | None, user_id: int, reasons: tupl
         problem = f"invalid e-mail address {email!r}"
     elif user.get("active") is False:
         problem = "inactive user"
-    return Recipient(user_id, name, email or None, reasons, problem)
+    preferences = user.get("preferences")
+    locale = preferences.get("locale") if isinstance(preferences, dict) else None
+    return Recipient(user_id, name, email or None, reasons, problem, locale if isinstance(locale, str) and locale else None)
 
 
 def merge_reasons(found: list[tuple[int, str]]) -> dict[int, tuple[str, ...]]:
@@ -211,9 +259,14 @@ def merge_reasons(found: list[tuple[int, str]]) -> dict[int, tuple[str, ...]]:
 class ProposalNotifier:
     """Sends the notifications a proposal owes, reading Zammad for what was already sent."""
 
-    def __init__(self, client: ZammadClient, policy: Policy, api_user_id: int | Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, client: ZammadClient, policy: Policy, api_user_id: int | Callable[[], int] | None = None,
+        default_locale: Callable[[], str | None] | None = None,
+    ) -> None:
         self.client, self.policy = client, policy
         self._api_user_id = api_user_id
+        # The effective default language (policy's locale, else Zammad's locale_default), read when needed.
+        self._default_locale = default_locale or (lambda: policy.locale)
 
     @property
     def api_user_id(self) -> int:
@@ -285,7 +338,8 @@ class ProposalNotifier:
                 continue  # told already
             reached.add(recipient.email.lower())
             try:
-                relations.create_article(self.client, email_article(ticket, recipient, since.status, self.policy))
+                relations.create_article(self.client, email_article(ticket, recipient, since.status, self.policy,
+                                                                    self._default_locale()))
             except ZammadError as error:
                 if error.status is None or error.status >= 500:
                     raise  # transient or unknown: the task is retried and re-reads what was sent
@@ -295,7 +349,7 @@ class ProposalNotifier:
             outcome.emailed.append(recipient.email)
         outcome.not_emailed = [f"{r.name}: {r.problem}" for r in missing]
         if missing and not done.noted:
-            note = no_address_note(ticket, missing, since.status)
+            note = no_address_note(ticket, missing, since.status, self._default_locale())
             relations.create_article(self.client, note)
             outcome.note_subject = note["subject"]
         if outcome.emailed or outcome.note_subject:

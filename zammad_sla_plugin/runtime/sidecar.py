@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -19,6 +18,7 @@ from zammad_sla_plugin.core.clock import SlaInputError
 from zammad_sla_plugin.runtime.worker import fetch_explanation
 from zammad_sla_plugin.runtime.metrics import Metrics
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.readiness import CachedCheck
 from zammad_sla_plugin.runtime.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
 from zammad_sla_plugin.runtime.settings import Settings
 from zammad_sla_plugin.runtime.status_store import status_store_for
@@ -46,36 +46,6 @@ class ThreadLocalClient:
         return getattr(self._client(), name)
 
 
-class CachedCheck:
-    """Runs a slow check at most once per `ttl` seconds and never on two threads at once.
-
-    `/readyz` is unauthenticated and may be probed often: callers get the last result
-    at once while one thread refreshes it, so probes can never tie up the receiver's
-    threads (webhook deliveries share them).
-    """
-
-    def __init__(self, check: Callable[[], list[str]], ttl: float = 10.0, clock: Callable[[], float] = time.monotonic):
-        self._check, self._ttl, self._clock = check, ttl, clock
-        self._guard = threading.Lock()
-        self._result: list[str] | None = None
-        self._checked_at = float("-inf")
-        self._running = False
-
-    def __call__(self) -> list[str]:
-        with self._guard:
-            fresh = self._clock() - self._checked_at < self._ttl
-            if fresh or self._running:
-                return list(self._result) if self._result is not None else ["readiness check in progress"]
-            self._running = True
-        try:
-            result = [str(p) for p in self._check()]
-        except Exception as error:  # a crashing check means "not ready", with its reason
-            result = [f"readiness check failed: {one_line(error)}"]
-        with self._guard:
-            self._result, self._checked_at, self._running = result, self._clock(), False
-        return list(result)
-
-
 def utc_now() -> datetime:
     """The real current time (the default clock of the sidecar)."""
     return datetime.now(timezone.utc)
@@ -94,8 +64,10 @@ class Sidecar:
         now: Now = utc_now,
         schedule_checks: bool = True,
         queue_options: dict[str, Any] | None = None,
+        readiness_ttl: float = 10.0,
     ) -> None:
-        """Build the adapters. `schedule_checks=False` skips exact-time checks (virtual clocks)."""
+        """Build the adapters. `schedule_checks=False` skips exact-time checks (virtual clocks);
+        `readiness_ttl` is how long a readiness answer is served before one background refresh."""
         if not settings.zammad_url or settings.zammad_token is None:
             raise ValueError("the sidecar needs ZAMMAD_URL and ZAMMAD_TOKEN")
         self.settings, self.policy, self.now = settings, policy, now
@@ -113,8 +85,10 @@ class Sidecar:
             **(queue_options or {}),
         )  # fmt: skip
         self.metrics.set_queue_depth_source(self.queue.depth)
-        self.readiness = CachedCheck(self._check_readiness)
-        # Readiness must answer fast: one short attempt, no retries, its own connection.
+        # /readyz answers at once from the last known state (runtime/readiness.py); the check
+        # itself runs in the background, one at a time.
+        self.readiness = CachedCheck(self._check_readiness, ttl=readiness_ttl)
+        # The background check stays short: one attempt, no retries, its own connection.
         self._probe_client = ZammadClient(url, token, retries=0, timeout=(2, 3))
         self._probe_guard = threading.Lock()
         self.metrics.set_status_store(status_store_for(self.huey))  # shared by every process on this queue

@@ -27,6 +27,7 @@ from zammad_sla_plugin.core.evidence import evidence_note, evidence_note_due, ev
 from zammad_sla_plugin.core.explain import explain
 from zammad_sla_plugin.core.notes import transition_note
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.locale import LocaleCache
 from zammad_sla_plugin.runtime.proposals import NotificationOutcome, ProposalNotifier, is_proposal
 from zammad_sla_plugin.core.times import format_utc, parse_time
 from zammad_sla_plugin.zammad import ZammadClient, ZammadError
@@ -140,7 +141,8 @@ class TicketEvaluator:
         self.customers = RecordCache(client.get_user, organization_ttl)
         self._warned_missing = False
         self._api_user_id: int | None = None
-        self.proposals = ProposalNotifier(client, policy, lambda: self.api_user_id)
+        self.locales = LocaleCache(policy, client)  # notes' language: policy locale, else Zammad's locale_default
+        self.proposals = ProposalNotifier(client, policy, lambda: self.api_user_id, self.locales.locale)
 
     @property
     def api_user_id(self) -> int:
@@ -234,7 +236,7 @@ class TicketEvaluator:
 
         previous_status = ticket.get(names.status)
         if result.status in (AT_RISK, BREACHED) and previous_status != result.status and updates:
-            subject, body = transition_note(result, self.policy, explanation())
+            subject, body = transition_note(result, self.policy, explanation(), self.locales.locale())
             updates["article"] = {
                 "subject": subject, "body": body, "content_type": "text/html",
                 "type": "note", "internal": True, "sender": "Agent",
@@ -244,7 +246,7 @@ class TicketEvaluator:
             self._put_fields(ticket_id, updates, outcome)
         if result.evidence_missing and evidence_note_due(result, history, self.policy, self.api_user_id):
             # Its own article: creating one runs no ticket form checks, and the PUT above may carry another.
-            note = evidence_note(ticket, result, self.policy)
+            note = evidence_note(ticket, result, self.policy, self.locales.locale())
             self.client.add_internal_note(ticket_id, note["body"], note["subject"])
             outcome.evidence_note = True
         self._sync_tags(ticket_id, result, tags_from_history(history), outcome)

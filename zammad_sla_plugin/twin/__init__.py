@@ -25,8 +25,10 @@ Known differences from real Zammad:
   articles Zammad would send).
 - Not implemented: merge, ticket_attachment downloads, tag_search, role writes
   (POST/PUT/DELETE), notification emails themselves (only the log), time accounting, checklists,
-  SLAs/calendars, macros, schedulers/jobs, time-event triggers, email channels,
-  Elasticsearch, knowledge base.
+  macros, schedulers/jobs, time-event triggers, email channels, Elasticsearch, knowledge base.
+- SLAs and calendars (`api_slas`): CRUD with Zammad's validations and policies, but no
+  escalation is computed from them, `ical_url` feeds are never fetched, and `calendars_init`
+  lists only a few of Zammad's iCal presets.
 - Roles: GET index/show only, always attributes_with_association_ids (`expand`/`full`
   ignored); permission_ids are fixed seed values, no permission records behind them.
 - Core workflows run only as ChecksCoreWorkflow does on ticket create/update (mandatory and
@@ -66,6 +68,9 @@ Known differences from real Zammad:
 - Assets contain Ticket, Group, User, Role, Organization (one level of members) and
   TicketArticle; fewer records than Zammad may include.
 - Users search without expand returns attributes_with_association_ids objects.
+- `GET /signshow` (api_session.py): `config` holds only `locale_default`; `models`,
+  `collections` and `assets` are empty; a bad token is a 401, where Zammad answers 200 with
+  `error` and the public `config`.
 - Validation messages for missing title/group/customer and unknown values are twin-made
   in Zammad's style ({"error","error_human"}, 422).
 """

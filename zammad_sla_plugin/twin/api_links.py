@@ -39,10 +39,10 @@ from flask import Blueprint, Response, jsonify, request
 
 from . import assets as asset_builder
 from .context import acting_user, actor_id, body, commit, truthy, twin
-from .policy import FORBIDDEN, agent_access
+from .policy import FORBIDDEN, agent_access, can
 from .records import ARTICLE_SENDERS, ARTICLE_TYPES
 from .state import TwinState
-from .tickets import Transaction
+from .tickets import Transaction, add_mention
 from .util import ApiError, to_int
 
 bp = Blueprint("links", __name__)
@@ -113,11 +113,15 @@ def links_index() -> Any:
             if (row["link_object_target_id"], row["link_object_target_value"]) == (object_id, value):
                 found.append({"link_type": _link_type_name(state, row["link_type_id"]), "link_object": "Ticket",
                               "link_object_value": row["link_object_source_value"]})
+        # Only linked tickets the caller may read are listed (links_spec.rb 'without
+        # permission to linked Ticket Group').
+        user = acting_user()
+        found = [link for link in found
+                 if (linked := state.find("tickets", link["link_object_value"])) is not None
+                 and can(state, user, linked, "show")]  # fmt: skip
         assets: dict[str, Any] = {}
         for link in found:
-            ticket = state.find("tickets", link["link_object_value"])
-            if ticket is not None:
-                asset_builder.add_ticket(state, assets, ticket)
+            asset_builder.add_ticket(state, assets, state.tables["tickets"][link["link_object_value"]])
         return jsonify({"links": found, "assets": assets})
 
 
@@ -137,20 +141,44 @@ def links_add() -> Any:
         _allow(_agent_may(state, target, "change") and (source is None or _agent_may(state, source, "read")))
         if source is None:
             return jsonify({"error": "No such object!"}), 422
+        if source["id"] == target_value:
+            raise ApiError(422, "An object cannot be linked to itself.")  # links_spec.rb (2026)
         type_id = _link_type_id(state, str(params.get("link_type") or ""))
         key = (type_id, source["id"], target_value)
         if any((r["link_type_id"], r["link_object_source_value"], r["link_object_target_value"]) == key
                for r in _links(state)):  # fmt: skip
-            raise ApiError(422, "Object already exists!")  # the unique index over the link's columns
-        now = state.now_iso()
-        row = state.insert("links", {
-            "link_type_id": type_id, "link_object_source_id": 1,
-            "link_object_source_value": source["id"], "link_object_target_id": 1,
-            "link_object_target_value": target_value, "created_at": now, "updated_at": now,
-        })  # fmt: skip
-        _touch(state, source["id"])
-        _touch(state, target_value)
+            raise ApiError(422, "Link already exists")  # links_spec.rb 'when the link already exists' (2026)
+        row = add_link(state, type_id, source["id"], int(target["id"]))
         return jsonify(state.pick(row, LINK_COLUMNS)), 201
+
+
+def add_link(state: TwinState, type_id: int, source_id: int, target_id: int) -> dict[str, Any]:
+    """Link.add between two tickets (also POST /tickets `links: {Ticket: {type: [ids]}}`)."""
+    now = state.now_iso()
+    row = state.insert("links", {
+        "link_type_id": type_id, "link_object_source_id": 1,
+        "link_object_source_value": source_id, "link_object_target_id": 1,
+        "link_object_target_value": target_id, "created_at": now, "updated_at": now,
+    })  # fmt: skip
+    _touch(state, source_id)
+    _touch(state, target_id)
+    return row
+
+
+def link_on_create(state: TwinState, ticket: dict[str, Any], links: Any) -> None:
+    """TicketsController#create `links`: {"Ticket": {"parent": [id, ...], ...}}; the new
+    ticket is the source of each link (ticket_spec.rb 02.02)."""
+    if not isinstance(links, dict):
+        return
+    for target_object, by_type in links.items():
+        if target_object != "Ticket" or not isinstance(by_type, dict):
+            raise ApiError(422, "The twin links tickets only")
+        for link_type, ids in by_type.items():
+            for target in ids if isinstance(ids, list) else [ids]:
+                target_id = to_int(target)
+                if target_id is None or state.find("tickets", target_id) is None:
+                    raise ApiError(422, f"No such object {target_object}/{target}")
+                add_link(state, _link_type_id(state, str(link_type)), ticket["id"], target_id)
 
 
 @bp.delete("/links/remove")
@@ -175,8 +203,9 @@ def _mentionable(state: TwinState, params: dict[str, Any]) -> dict[str, Any]:
     """The ticket, when the caller may be mentioned on it (MentionsControllerPolicy#object_accessible?)."""
     if params.get("mentionable_type") != "Ticket":
         raise ApiError(422, "The parameter 'mentionable_type' is invalid.")
-    ticket = state.get("tickets", params.get("mentionable_id"))
-    _allow(_agent_may(state, ticket, "read"))
+    ticket = state.find("tickets", params.get("mentionable_id"))
+    _allow(_agent_may(state, ticket, "read"))  # a missing ticket is denied alike (mention_spec.rb)
+    assert ticket is not None
     return ticket
 
 
@@ -190,8 +219,9 @@ def mentions_index() -> Any:
                 if m["mentionable_id"] == ticket["id"]]  # fmt: skip
         if truthy(params.get("full")):
             assets: dict[str, Any] = {}
-            for row in rows:
+            for row in rows:  # Mention::Assets: the mention, its user and its ticket
                 asset_builder.add_user(state, assets, row["user_id"])
+                asset_builder.add_ticket(state, assets, ticket)
                 assets.setdefault("Mention", {})[str(row["id"])] = row
             return jsonify({"record_ids": [r["id"] for r in rows], "assets": assets})
         return jsonify({"mentions": rows})
@@ -204,15 +234,13 @@ def mentions_create() -> Any:
     user_id = actor_id()
     with state.lock:
         ticket = _mentionable(state, params)
-        if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user_id for m in state.tables["mentions"].values()):
-            raise ApiError(422, "Object already exists!")
-        now = state.now_iso()
-        mention = state.insert("mentions", {
-            "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
-            "user_id": user_id, "updated_by_id": user_id, "created_by_id": user_id, "created_at": now, "updated_at": now,
-        })  # fmt: skip
+        existing = next((m for m in state.tables["mentions"].values()
+                         if m["mentionable_id"] == ticket["id"] and m["user_id"] == user_id), None)  # fmt: skip
+        if existing is not None:  # Mention.subscribe!: already subscribed is fine (mention_spec.rb)
+            return jsonify(state.pick(existing, MENTION_COLUMNS)), 201
+        mention_row = add_mention(state, ticket, user_id, user_id)
         _update_mentionable(state, ticket, user_id)
-        return jsonify(state.pick(mention, MENTION_COLUMNS)), 201
+        return jsonify(state.pick(mention_row, MENTION_COLUMNS)), 201
 
 
 @bp.delete("/mentions/<int:mention_id>")

@@ -11,7 +11,8 @@ from typing import Any, Callable
 from flask import Blueprint, jsonify
 
 from . import objects
-from .context import actor_id, body, expand, paginate, twin
+from . import assets as asset_builder
+from .context import actor_id, body, expand, paginate, truthy, twin
 from .records import (
     GROUP_COLUMNS, ORGANIZATION_COLUMNS, OVERVIEW_COLUMNS, PRIORITY_COLUMNS, STATE_COLUMNS, TRIGGER_COLUMNS,
     USER_COLUMNS, WEBHOOK_COLUMNS, blank, new_user,
@@ -102,7 +103,8 @@ RESOURCES: dict[str, Resource] = {
                           "m": ["number", "title", "customer", "state", "created_at"], "view_mode_default": "s"}},
         lambda s, r: {**_plain(OVERVIEW_COLUMNS)(s, r), "role_ids": list(r.get("_role_ids", [])), "user_ids": list(r.get("_user_ids", []))},
         lambda s, r: {**_with_names(OVERVIEW_COLUMNS)(s, r), "role_ids": list(r.get("_role_ids", [])), "user_ids": list(r.get("_user_ids", []))},
-        ("name", "condition")),
+        # Overview names need not be unique; links are made unique (overview_spec.rb 'does create overviews')
+        ("name", "condition"), unique_name=False),
 }
 
 
@@ -126,11 +128,21 @@ def _validate(resource: Resource, state: TwinState, row: dict[str, Any]) -> None
         normalize(row["condition"])
     if resource.table == "overviews":
         normalize(row["condition"])
-        row["link"] = row.get("link") or str(row["name"]).lower().replace(" ", "_")
+        row["link"] = _unique_link(state, row, row.get("link") or str(row["name"]).lower().replace(" ", "_"))
     if resource.table == "groups":
         row["name_last"] = str(row["name"]).split("::")[-1]
     if resource.table == "states" and int(row["state_type_id"]) not in range(1, 8):
         raise ApiError(422, "State type must exist")
+
+
+def _unique_link(state: TwinState, row: dict[str, Any], link: str) -> str:
+    """Overview#fill_link: `link`, or `link_1`, `link_2`... when another overview has it."""
+    taken = {o["link"] for o in state.tables["overviews"].values() if o.get("id") != row.get("id")}
+    candidate, count = link, 0
+    while candidate in taken:
+        count += 1
+        candidate = f"{link}_{count}"
+    return candidate
 
 
 def _assign(resource: Resource, state: TwinState, row: dict[str, Any], params: dict[str, Any]) -> None:
@@ -150,14 +162,21 @@ def _register(name: str, resource: Resource) -> None:
         state = twin().state
         with state.lock:
             rows = paginate(sorted(state.tables[resource.table].values(), key=lambda r: r["id"]), 500, 500)
+            if truthy(body().get("full")):
+                return jsonify({"record_ids": [r["id"] for r in rows], "assets": _assets(resource, state, rows)})
             render = resource.render_names if expand() else resource.render
             return jsonify([render(state, r) for r in rows])
+
+    def one(state: TwinState, row: dict[str, Any]) -> Any:
+        # ApplicationController::RendersModels: full=true -> {id, assets}, expand -> names
+        if truthy(body().get("full")):
+            return {"id": row["id"], "assets": _assets(resource, state, [row])}
+        return (resource.render_names if expand() else resource.render)(state, row)
 
     def show(ident: int) -> Any:
         state = twin().state
         with state.lock:
-            row = state.get(resource.table, ident)
-            return jsonify((resource.render_names if expand() else resource.render)(state, row))
+            return jsonify(one(state, state.get(resource.table, ident)))
 
     def create() -> Any:
         state = twin().state
@@ -170,7 +189,8 @@ def _register(name: str, resource: Resource) -> None:
             row.update(created_by_id=actor_id(), updated_by_id=actor_id(), created_at=now, updated_at=now)
             _validate(resource, state, row)
             state.insert(resource.table, row)
-            return jsonify(resource.render(state, row)), 201
+            _assign_members(resource, state, row, body())
+            return jsonify(one(state, row)), 201
 
     def update(ident: int) -> Any:
         state = twin().state
@@ -183,7 +203,8 @@ def _register(name: str, resource: Resource) -> None:
                 candidate.update(updated_by_id=actor_id(), updated_at=state.now_iso())
                 row.clear()
                 row.update(candidate)
-            return jsonify(resource.render(state, row))
+            _assign_members(resource, state, row, body())
+            return jsonify(one(state, row))
 
     def destroy(ident: int) -> Any:
         state = twin().state
@@ -198,6 +219,30 @@ def _register(name: str, resource: Resource) -> None:
     bp.add_url_rule(f"/{name}", f"{name}_create", create, methods=["POST"])
     bp.add_url_rule(f"/{name}/<int:ident>", f"{name}_update", update, methods=["PUT"])
     bp.add_url_rule(f"/{name}/<int:ident>", f"{name}_destroy", destroy, methods=["DELETE"])
+
+
+def _assets(resource: Resource, state: TwinState, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `assets` of `full=true`: organizations with their members, other rows as rendered."""
+    assets: dict[str, Any] = {}
+    for row in rows:
+        if resource.table == "organizations":
+            asset_builder.add_organization(state, assets, row["id"])
+        else:
+            assets.setdefault(resource.obj or resource.table, {})[str(row["id"])] = resource.render(state, row)
+    return assets
+
+
+def _assign_members(resource: Resource, state: TwinState, row: dict[str, Any], params: dict[str, Any]) -> None:
+    """Organization `members: [login, ...]` (association names, organization_spec.rb): those
+    users become the organization's members."""
+    if resource.table != "organizations" or not isinstance(params.get("members"), list):
+        return
+    wanted = {user["id"] for login in params["members"] if (user := state.find_user(login)) is not None}
+    for user in state.tables["users"].values():
+        if user["id"] in wanted:
+            user["organization_id"] = row["id"]
+        elif user["organization_id"] == row["id"]:
+            user["organization_id"] = None
 
 
 REFERENCE_COLUMNS: dict[str, str] = {
@@ -337,10 +382,14 @@ def attributes_create() -> Any:
         return jsonify(objects.render(objects.create(state, body(), actor_id()))), 201
 
 
-@bp.put("/object_manager_attributes/<int:ident>")
-def attributes_update(ident: int) -> Any:
+@bp.put("/object_manager_attributes/<ident>")
+def attributes_update(ident: str) -> Any:
     state = twin().state
     with state.lock:
+        if not ident.isdigit():
+            # object_manager_attributes_spec.rb "doesn't let to update item that doesn't exist":
+            # a non-numeric id answers 422 (the lookup error becomes UnprocessableEntity).
+            raise ApiError(422, f"Couldn't find ObjectManager::Attribute with 'id'={ident}")
         state.get("attributes", ident)
         return jsonify(objects.render(objects.update(state, body(), actor_id())))
 

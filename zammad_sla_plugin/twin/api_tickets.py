@@ -6,16 +6,33 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from . import api_links
 from . import assets as asset_builder
 from .context import actor_id, acting_user, body, commit, expand, paginate, truthy, twin
 from .permissions import permitted
-from .policy import FORBIDDEN, can, ticket_access
+from .policy import FORBIDDEN, can, follow_up, ticket_access
 from .selector import Context, matches, normalize
 from .state import TwinState
-from .tickets import Transaction, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
+from .tickets import Transaction, add_mention, add_tag, create_article, create_ticket, delete_ticket, remove_tag, ticket_tags, update_ticket
 from .util import ApiError, parse_time
 
 bp = Blueprint("tickets", __name__)
+
+
+def _full(state: TwinState, tickets: list[dict[str, Any]]) -> dict[str, Any]:
+    """`full=true`: the tickets as assets (ApplicationController::RendersModels)."""
+    assets: dict[str, Any] = {}
+    for ticket in tickets:
+        asset_builder.add_ticket(state, assets, ticket)
+    return assets
+
+
+def _render_one(state: TwinState, ticket: dict[str, Any], attributes_only: bool = False) -> Any:
+    if truthy(body().get("full")):
+        return {"id": ticket["id"], "assets": _full(state, [ticket])}
+    if expand():
+        return state.ticket_with_names(ticket)
+    return state.ticket_attributes(ticket) if attributes_only else state.ticket_with_ids(ticket)
 
 
 @bp.get("/tickets")
@@ -25,20 +42,34 @@ def tickets_index() -> Any:
         user = acting_user()
         readable = [t for t in state.tables["tickets"].values() if can(state, user, t, "show")]  # ReadScope
         rows = paginate(sorted(readable, key=lambda t: t["id"]), 100, 100)
+        if truthy(body().get("full")):
+            return jsonify({"record_ids": [t["id"] for t in rows], "assets": _full(state, rows)})
         if expand():
             return jsonify([state.ticket_with_names(t) for t in rows])
         return jsonify([state.ticket_attributes(t) for t in rows])
+
+
+# TicketsController#create: what a user without ticket.agent may not choose (it is the customer).
+_AGENT_ONLY_PARAMS = ("owner", "owner_id", "customer", "customer_id", "organization", "organization_id", "preferences")
 
 
 @bp.post("/tickets")
 def tickets_create() -> Any:
     state = twin().state
     with state.lock:
-        transaction = create_ticket(state, body(), actor_id(), screen="create_middle")
-        commit(transaction)
+        user = acting_user()
+        params = body()
+        if not permitted(state, user, "ticket.agent"):
+            params = {k: v for k, v in params.items() if k not in _AGENT_ONLY_PARAMS}
+            params["customer_id"] = user["id"]
+        transaction = create_ticket(state, params, actor_id(), screen="create_middle",
+                                    authorize=lambda t: ticket_access(state, user, t, "create"))
         ticket = state.tables["tickets"][transaction.ticket_id]
-        data = state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket)
-        return jsonify(data), 201
+        for user_id in params.get("mentions") or []:
+            add_mention(state, ticket, int(user_id), actor_id())
+        api_links.link_on_create(state, ticket, params.get("links"))
+        commit(transaction)
+        return jsonify(_render_one(state, ticket)), 201
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -47,7 +78,7 @@ def tickets_show(ticket_id: int) -> Any:
     with state.lock:
         ticket = state.get("tickets", ticket_id)
         ticket_access(state, acting_user(), ticket, "show")
-        data = state.ticket_with_names(ticket) if expand() else state.ticket_attributes(ticket)
+        data = _render_one(state, ticket, attributes_only=True)
     return jsonify(data)  # serialized outside the lock: the data is a copy
 
 
@@ -57,10 +88,11 @@ def tickets_update(ticket_id: int) -> Any:
     with state.lock:
         ticket = state.get("tickets", ticket_id)
         ticket_access(state, acting_user(), ticket, "update")
+        follow_up(state, acting_user(), ticket)
         transaction = update_ticket(state, ticket, body(), actor_id(), screen="edit")
         if transaction.changes or transaction.article_id:
             commit(transaction)
-        data = state.ticket_with_names(ticket) if expand() else state.ticket_with_ids(ticket)
+        data = _render_one(state, ticket)
     return jsonify(data)
 
 
@@ -107,8 +139,9 @@ def tickets_search() -> Any:
     if ":" in query and query.split(":", 1)[0] in ("title", "number"):
         query = query.split(":", 1)[1].strip()
     tree = normalize(params.get("condition"))
-    sort_by = str(params.get("sort_by") or "updated_at")
-    descending = str(params.get("order_by") or "desc").lower() == "desc"
+    # sort_by/order_by: one column, or lists of them (ticket_spec.rb 08.01)
+    sort_keys = [str(k) for k in _listed(params.get("sort_by"))] or ["updated_at"]
+    orders = [str(o).lower() for o in _listed(params.get("order_by"))]
     with state.lock:
         found = []
         for ticket in state.tables["tickets"].values():
@@ -121,15 +154,28 @@ def tickets_search() -> Any:
             if matches(state, tree, ctx):
                 found.append(ticket)
 
-        def sort_key(ticket: dict[str, Any]) -> tuple[Any, int]:
-            value = ticket[sort_by]
-            if sort_by in _SORTABLE_TIMES and isinstance(value, str):
-                return (parse_time(value).timestamp(), ticket["id"])
-            return (value, ticket["id"])
+        ordered = sorted(found, key=lambda t: t["id"])
+        for index in reversed(range(len(sort_keys))):  # stable sorts, last key first
+            ordered = _sorted_by(ordered, sort_keys[index], (orders[index] if index < len(orders) else "desc") == "desc")
+        return search_response(state, paginate(ordered, 50, 200), truthy(params.get("expand")))
 
-        present = sorted((t for t in found if t.get(sort_by) is not None), key=sort_key, reverse=descending)
-        missing = [t for t in found if t.get(sort_by) is None]
-        return search_response(state, paginate(present + missing, 50, 200), truthy(params.get("expand")))
+
+def _listed(value: Any) -> list[Any]:
+    if value in (None, ""):
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _sorted_by(tickets: list[dict[str, Any]], column: str, descending: bool) -> list[dict[str, Any]]:
+    """`tickets` ordered by `column` (tickets without a value last), ties keep their order."""
+    def sort_key(ticket: dict[str, Any]) -> Any:
+        value = ticket[column]
+        if column in _SORTABLE_TIMES and isinstance(value, str):
+            return parse_time(value).timestamp()
+        return value
+
+    present = sorted((t for t in tickets if t.get(column) is not None), key=sort_key, reverse=descending)
+    return present + [t for t in tickets if t.get(column) is None]
 
 
 def search_response(state: TwinState, page: list[dict[str, Any]], expand: bool) -> Any:
@@ -279,6 +325,7 @@ def articles_create() -> Any:
     with state.lock:
         ticket = state.get("tickets", params.get("ticket_id"))
         ticket_access(state, acting_user(), ticket, "update")
+        follow_up(state, acting_user(), ticket)
         article = create_article(state, ticket, params, actor_id())
         commit(Transaction("update", ticket["id"], actor_id(), {}, article["id"]))
         return jsonify(state.article_render(article)), 201

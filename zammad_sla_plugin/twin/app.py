@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api_links, api_resources, api_tickets, api_workflows, bulk
+from . import api_links, api_resources, api_session, api_slas, api_tickets, api_workflows, bulk
 from .context import TwinContext, twin
 from .observability import Faults
 from .permissions import permitted
@@ -51,7 +51,7 @@ def _authenticate() -> None:
                 raise ApiError(403, message, {"X-Failure": message})
             user = ctx.state.find_user(behalf)
             if user is None:
-                raise ApiError(401, f"No such user '{behalf}'")
+                raise ApiError(403, f"No such user '{behalf}'")  # api_auth_from_spec.rb: forbidden
             user_id = user["id"]
         g.user_id = user_id
         # prepend_before_action { authentication_check && authorize! }: the controller
@@ -88,7 +88,9 @@ def create_app(context: TwinContext) -> Flask:
     app.register_blueprint(api_resources.bp, url_prefix=API_PREFIX)
     app.register_blueprint(api_workflows.bp, url_prefix=API_PREFIX)
     app.register_blueprint(api_links.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(api_session.bp, url_prefix=API_PREFIX)
     app.register_blueprint(api_links.twin_bp)
+    app.register_blueprint(api_slas.bp, url_prefix=API_PREFIX)
 
     @app.before_request
     def before() -> Any:
@@ -227,8 +229,8 @@ def _register_twin_routes(app: Flask) -> None:
         unknown = sorted(set(data) - set(ctx.state.settings))
         if unknown:
             return jsonify({"error": f"unknown twin settings: {', '.join(unknown)}"}), 422
-        if any(not isinstance(v, bool) for v in data.values()):
-            return jsonify({"error": "settings must be booleans"}), 422
+        if any(not isinstance(v, type(ctx.state.settings[k])) or (isinstance(v, str) and not v.strip()) for k, v in data.items()):
+            return jsonify({"error": "settings keep their type (booleans; locale_default a locale such as es-ar)"}), 422
         with ctx.state.lock:
             ctx.state.settings.update(data)
             if ctx.restart is not None:

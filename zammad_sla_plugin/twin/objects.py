@@ -15,7 +15,7 @@ from typing import Any
 from .permissions import granted, held
 from .records import ATTRIBUTE_COLUMNS, ORGANIZATION_COLUMNS, TICKET_COLUMNS, USER_COLUMNS, GROUP_COLUMNS, blank
 from .state import CUSTOM_OBJECTS, OBJECT_TABLES, TwinState
-from .util import ApiError, parse_time
+from .util import ApiError, parse_time, to_int
 
 DATA_TYPES: tuple[str, ...] = (
     "input", "user_autocompletion", "checkbox", "select", "tree_select", "datetime", "date", "tag",
@@ -206,7 +206,10 @@ def create(state: TwinState, params: dict[str, Any], actor_id: int) -> dict[str,
         display=permitted.get("display") or name, data_type=data_type, data_option=option,
         data_option_new={}, editable=True, active=bool(permitted.get("active", True)),
         screens=permitted.get("screens") or {}, to_create=True, to_migrate=True, to_delete=False,
-        to_config=False, position=1550, created_by_id=actor_id, updated_by_id=actor_id,
+        # A given position is kept, else 1550, after every built-in attribute
+        # (object_manager_attributes_spec.rb 'position handling', 11b2900).
+        to_config=False, position=to_int(permitted.get("position")) or 1550,
+        created_by_id=actor_id, updated_by_id=actor_id,
         created_at=now, updated_at=now,
     )
     attribute["_object"] = obj

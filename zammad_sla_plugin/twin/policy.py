@@ -90,7 +90,10 @@ def agent_access(state: TwinState, user: dict[str, Any], ticket: dict[str, Any],
 
 
 def can(state: TwinState, user: dict[str, Any], ticket: dict[str, Any], action: str) -> bool:
-    """TicketPolicy: show (read), update (change), destroy (admin), agent_update (tags)."""
+    """TicketPolicy: show (read), create, update (change), destroy (admin), agent_update (tags)."""
+    if action == "create":
+        # create?: agent_access?('create') || customer_access? (ticket_spec.rb 01.02a)
+        return agent_access(state, user, ticket, "create") or _customer_access(state, user, ticket)
     if action == "show":
         return agent_access(state, user, ticket, "read") or _customer_access(state, user, ticket)
     if action == "update":
@@ -111,3 +114,19 @@ def ticket_access(state: TwinState, user: dict[str, Any], ticket: dict[str, Any]
     if not can(state, user, ticket, action):
         message = "admin permission required" if action == "destroy" and can(state, user, ticket, "show") else FORBIDDEN
         raise ApiError(403, message, {"X-Failure": message})
+
+
+CLOSED_STATE_TYPE = 5  # Ticket::StateType "closed"
+FOLLOW_UP_REFUSED = "Cannot follow-up on a closed ticket. Please create a new ticket."
+
+
+def follow_up(state: TwinState, user: dict[str, Any], ticket: dict[str, Any]) -> None:
+    """TicketPolicy#follow_up? before an update or article on `ticket`: a closed ticket of a
+    group with follow_up_possible 'new_ticket' is reopened only by agents with change access
+    (ticket_spec.rb 'reopening a ticket'); 422 otherwise."""
+    ticket_state = state.find("states", ticket.get("state_id")) or {}
+    if ticket_state.get("state_type_id") != CLOSED_STATE_TYPE or agent_access(state, user, ticket, "change"):
+        return
+    group = state.find("groups", ticket.get("group_id")) or {}
+    if group.get("follow_up_possible") == "new_ticket":
+        raise ApiError(422, FOLLOW_UP_REFUSED)

@@ -152,6 +152,30 @@ def add_agent(state: TwinState, login: str, firstname: str = "", lastname: str =
     return state.insert("users", user)
 
 
+ROLE_IDS = {"Admin": 1, "Agent": 2, "Customer": 3}
+
+
+def add_user(state: TwinState, login: str, firstname: str = "", lastname: str = "", *, roles: list[str],
+             groups: dict[int, list[str]] | None = None, organization_id: int | None = None,
+             email: str | None = None, active: bool = True) -> dict[str, Any]:
+    """A user holding Zammad's default `roles` (names: Admin, Agent, Customer), like the
+    request specs' factories (`create(:admin)`, `:agent`, `:customer`, `:agent_and_customer`).
+
+    Agents get the default notification matrix and `groups` (group id -> accesses; none
+    unless given); customers none of either."""
+    agent = "Agent" in roles or "Admin" in roles
+    preferences: dict[str, Any] = {"locale": "en-us"}
+    if agent:
+        preferences = {"notification_config": {"matrix": copy.deepcopy(_MATRIX)}, "locale": "en-us"}
+    user = new_user(login=login, firstname=firstname, lastname=lastname,
+                    email=email if email is not None else (login if "@" in login else ""),
+                    organization_id=organization_id, active=active, department="", address="",
+                    preferences=preferences, **_stamp(state))
+    user["_role_ids"] = [ROLE_IDS[name] for name in roles]
+    user["_group_ids"] = {int(k): list(v) for k, v in (groups or {}).items()}
+    return state.insert("users", user)
+
+
 HARNESS_LOGIN = "admin@example.com"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from waitress.server import create_server
 
+from .api_slas import seed_calendar
 from .app import create_app
 from .clock import TwinClock
 from .context import TwinContext
@@ -79,6 +80,7 @@ class TwinServer:
         with self.state.lock:
             seed_base(self.state, api_login)
             seed_builtin(self.state)
+            seed_calendar(self.state)
             if seed_demo_data:
                 seed_demo(self.state)
             if api_permissions is not None:
@@ -155,6 +157,13 @@ class TwinServer:
         `groups` says otherwise); `permissions` gives it a role of its own with exactly those."""
         with self.state.lock:
             return add_agent(self.state, login, firstname, lastname, groups=groups, permissions=permissions, active=active)
+
+    def token_for(self, user_id: int) -> str:
+        """A new API token of user `user_id` (tests acting as several users, like the
+        request specs' `authenticated_as`)."""
+        token = f"token-{user_id}-{len(self.context.tokens) + 1}"
+        self.context.tokens[token] = int(user_id)
+        return token
 
     def wait_until_up(self, timeout: float = 10.0) -> bool:
         """Block until a pending restart after migrations has finished (test helper)."""

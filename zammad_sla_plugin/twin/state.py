@@ -30,6 +30,7 @@ MODEL_NAMES: dict[str, str] = {
     "roles": "Role", "attributes": "ObjectManager::Attribute", "webhooks": "Webhook",
     "triggers": "Trigger", "overviews": "Overview", "core_workflows": "CoreWorkflow",
     "links": "Link", "link_types": "Link::Type", "mentions": "Mention",
+    "slas": "Sla", "calendars": "Calendar",
 }
 
 # Objects whose tables can get custom columns through the object manager.
@@ -55,11 +56,12 @@ class TwinState:
         self.custom_columns: dict[str, list[str]] = {name: [] for name in CUSTOM_OBJECTS}
         self.ticket_number = itertools.count(67001)
         self.attachment_ids = itertools.count(1)
+        self.attachment_data: dict[int, bytes] = {}  # Store content by attachment id
         # Tag::Item: the tag list (id -> name); ids never reused.
         self.tag_items: dict[int, str] = {}
         self.tag_item_ids = itertools.count(1)
         # Twin-configurable Zammad settings (Setting.get): see TwinServer / POST /_twin/settings.
-        self.settings: dict[str, Any] = {"tag_new": True, "auto_shutdown": True}
+        self.settings: dict[str, Any] = {"tag_new": True, "auto_shutdown": True, "locale_default": "en-us"}
         # Set by TwinServer: knows which migrated columns the running processes do not know yet.
         self.restart: Any = None
 

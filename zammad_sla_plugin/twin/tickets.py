@@ -7,14 +7,17 @@ the trigger engine evaluates once the request's work is done.
 from __future__ import annotations
 
 import base64
-import json
 import binascii
+import json
+import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import workflow_engine
 from .objects import column_default, validate_values
+from .permissions import permitted
+from .policy import agent_access
 from .records import ARTICLE_SENDERS, ARTICLE_TYPES, HISTORY_IGNORED, TICKET_COLUMNS, new_article, new_ticket, new_user
 from .state import TwinState
 from .util import ApiError, iso, parse_date, parse_time, ruby_time_to_s, to_int
@@ -70,10 +73,10 @@ def association_name_to_id(state: TwinState, params: dict[str, Any]) -> dict[str
     """Ticket.association_name_to_id_convert: `state: "open"` becomes `state_id: 2`."""
     clean = dict(params)
     for key, (column, _table) in ASSOCIATIONS.items():
-        if key in clean and column not in params:
+        if key in clean and column not in params and clean[key] not in (None, ""):
             clean[column] = _lookup_association(state, key, clean.pop(key))
         else:
-            clean.pop(key, None)
+            clean.pop(key, None)  # a blank name changes nothing (ticket_spec: 'update with empty article param')
     return clean
 
 
@@ -144,8 +147,8 @@ def write_update_history(
         )
 
 
-def guess_customer(state: TwinState, email: str, actor_id: int) -> int:
-    """`customer_id: "guess:email"`: find the user by email or create a customer."""
+def guess_customer(state: TwinState, email: str, actor_id: int, firstname: str = "", lastname: str = "") -> int:
+    """`customer_id: "guess:email"` (or a `customer` hash): find the user by email or create a customer."""
     existing = next(
         (u for u in state.tables["users"].values() if (u["email"] or "").lower() == email.lower()), None
     )
@@ -155,7 +158,7 @@ def guess_customer(state: TwinState, email: str, actor_id: int) -> int:
         raise ApiError(422, f"Invalid email '{email}' of customer")
     now = state.now_iso()
     user = new_user(
-        login=email.lower(), email=email.lower(), department=None, address=None,
+        login=email.lower(), email=email.lower(), firstname=firstname, lastname=lastname, department=None, address=None,
         preferences={"locale": "en-us"}, created_by_id=actor_id, updated_by_id=actor_id,
         created_at=now, updated_at=now,
     )
@@ -170,6 +173,14 @@ def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> di
     customer = raw.get("customer_id")
     if isinstance(customer, str) and customer.startswith("guess:"):
         raw["customer_id"] = guess_customer(state, customer[len("guess:"):], actor_id)
+    hashed = raw.get("customer")
+    if isinstance(hashed, dict):
+        # TicketsController#create: a customer hash finds the user by email or creates it
+        # (signup roles), unless customer_id was given.
+        raw.pop("customer")
+        if raw.get("customer_id") in (None, "") and hashed.get("email"):
+            raw["customer_id"] = guess_customer(state, str(hashed["email"]), actor_id,
+                                                str(hashed.get("firstname") or ""), str(hashed.get("lastname") or ""))
     clean = association_name_to_id(state, raw)
     # param_cleanup keeps only the columns the running process knows (see restart.py).
     columns = set(state.columns("Ticket", TICKET_COLUMNS)) - state.stale_columns("Ticket")
@@ -181,7 +192,8 @@ def ticket_params(state: TwinState, params: dict[str, Any], actor_id: int) -> di
     for key, table in (("state_id", "states"), ("priority_id", "priorities"), ("group_id", "groups"),
                        ("owner_id", "users"), ("customer_id", "users"), ("organization_id", "organizations")):
         if result.get(key) is not None and state.find(table, result[key]) is None:
-            raise ApiError(422, f"Couldn't find {table[:-1].capitalize()} with 'id'={result[key]}")
+            # ticket_spec.rb 01.05/01.07: "Invalid value for param 'owner_id': 0"
+            raise ApiError(422, f"Invalid value for param '{key}': {json.dumps(result[key])}")
     return result
 
 
@@ -197,10 +209,14 @@ def _check_workflows(state: TwinState, actor_id: int, screen: str | None, saved:
     workflow_engine.validate(state, user, "Ticket", screen, saved, record, defaults)
 
 
-def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, screen: str | None = None) -> Transaction:
+def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, screen: str | None = None,
+                  authorize: Callable[[dict[str, Any]], None] | None = None) -> Transaction:
     """POST /tickets: the ticket, its `created` history, then the optional article.
 
-    `screen` (TicketsController: 'create_middle') turns on the core workflow checks."""
+    `screen` (TicketsController: 'create_middle') turns on the core workflow checks;
+    `authorize(ticket)` runs the create policy on the ticket about to be saved."""
+    if isinstance(params.get("article"), dict):
+        check_article_params(params["article"])  # Zammad rolls the ticket back: nothing is stored
     clean = ticket_params(state, params, actor_id)
     if not clean.get("title"):
         raise ApiError(422, "Title can't be blank")
@@ -223,6 +239,8 @@ def create_ticket(state: TwinState, params: dict[str, Any], actor_id: int, scree
     validate_values(state, "Ticket", ticket, set(clean), state.clock.now())
     if ticket["owner_id"] is None:
         ticket["owner_id"] = 1
+    if authorize is not None:
+        authorize(ticket)
     _check_workflows(state, actor_id, screen, None, ticket)
     if "organization_id" not in clean:
         customer = state.find("users", ticket["customer_id"])
@@ -254,6 +272,9 @@ def update_ticket(state: TwinState, ticket: dict[str, Any], params: dict[str, An
 
     `screen` (TicketsController: 'edit') turns on the core workflow checks, which run on
     every save, also when nothing changed (before_update)."""
+    article = params.get("article")
+    if isinstance(article, dict) and article:
+        check_article_params(article)
     clean = ticket_params(state, params, actor_id)
     transaction = Transaction("update", ticket["id"], actor_id)
     if "customer_id" in clean and clean["customer_id"] != ticket["customer_id"] and "organization_id" not in clean:
@@ -297,38 +318,73 @@ def _lookup_id(names: dict[int, str], value: Any, kind: str) -> int:
     raise ApiError(422, f"No lookup value found for '{kind}': {json.dumps(value)}")
 
 
+def check_article_params(params: dict[str, Any]) -> None:
+    """CreatesTicketArticles#article_create's checks: a body, and attachments with
+    'mime-type', 'filename' and valid base64 'data' (messages as ticket_spec.rb 01.03, 01.12,
+    01.15, 01.16 state them)."""
+    if params.get("body") is None:
+        raise ApiError(422, 'Need at least article: { body: "some text" }')
+    for index, item in enumerate(params.get("attachments") or []):
+        if not isinstance(item, dict):
+            continue
+        for key in ("mime-type", "filename", "data"):
+            if not item.get(key):
+                raise ApiError(422, f"Attachment needs '{key}' param for attachment with index '{index}'")
+        try:  # Base64.strict_decode64 of the data without line breaks
+            base64.b64decode(str(item["data"]).replace("\r", "").replace("\n", ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
+
+
 def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
     result = []
-    for item in raw if isinstance(raw, list) else []:
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(item, dict):
             continue
         try:
-            size = len(base64.b64decode(item.get("data") or "", validate=False))
+            content = base64.b64decode(str(item.get("data") or "").replace("\r", "").replace("\n", ""), validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(422, "Invalid base64 for attachment") from None
+            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
+        size = len(content)
         ident = next(state.attachment_ids)
+        state.attachment_data[ident] = content
         result.append({
             "id": ident, "store_file_id": ident, "filename": item.get("filename") or "",
-            "size": str(size), "preferences": {"Mime-Type": item.get("mime-type") or item.get("mime_type") or "application/octet-stream"},
+            "size": str(size), "preferences": {"Mime-Type": item.get("mime-type") or "application/octet-stream"},
         })
     return result
 
 
 def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, Any], actor_id: int) -> dict[str, Any]:
     """An article on `ticket` (POST /ticket_articles or nested `article`), with history."""
+    check_article_params(params)
     actor = state.find("users", actor_id) or {}
+    agent = permitted(state, actor, "ticket.agent")
     type_id = _lookup_id(ARTICLE_TYPES, params.get("type_id", params.get("type", "note")), "type")
-    default_sender = "Agent" if state.is_agent(actor) else "Customer"
+    default_sender = "Agent" if agent else "Customer"
     sender_id = _lookup_id(ARTICLE_SENDERS, params.get("sender_id", params.get("sender", default_sender)), "sender")
+    origin_by_id = to_int(params.get("origin_by_id"))
+    if params.get("origin_by") not in (None, "") and "origin_by_id" not in params:  # association_name_to_id_convert
+        origin = state.find_user(params["origin_by"])
+        if origin is None:
+            raise ApiError(422, f"No lookup value found for 'origin_by': {json.dumps(params['origin_by'])}")
+        origin_by_id = origin["id"]
+    internal = bool(params.get("internal", False))
+    if not agent:
+        # CreatesTicketArticles#article_create: a customer writes as Customer, a note or web
+        # article, public, and cannot claim another origin.
+        sender_id, origin_by_id, internal = SENDER_IDS["Customer"], None, False
+        if ARTICLE_TYPES[type_id] not in ("note", "web"):
+            type_id = ARTICLE_TYPE_IDS["note"]
+    origin_by_id = _origin_by(state, ticket, actor, type_id, sender_id, origin_by_id)
+    from_value, sender_id, origin_by_id = _general_metadata(
+        state, ticket, actor, agent, type_id, sender_id, origin_by_id, params.get("from"))
     now = state.now_iso()
-    from_value = params.get("from")
-    if from_value is None and sender_id == 1:
-        from_value = state.fullname(actor)
     article = new_article(
         ticket_id=ticket["id"], type_id=type_id, sender_id=sender_id, body=params.get("body") or "",
-        internal=bool(params.get("internal", False)), content_type=params.get("content_type") or "text/plain",
+        internal=internal, content_type=params.get("content_type") or "text/plain",
         subject=params.get("subject"), to=params.get("to"), cc=params.get("cc"), reply_to=params.get("reply_to"),
-        **{"from": from_value},
+        **{"from": from_value}, origin_by_id=origin_by_id,
         message_id=params.get("message_id"), in_reply_to=params.get("in_reply_to"),
         created_by_id=actor_id, updated_by_id=actor_id, created_at=now, updated_at=now,
     )
@@ -338,12 +394,76 @@ def create_article(state: TwinState, ticket: dict[str, Any], params: dict[str, A
         object="Ticket::Article", o_id=article["id"], type="created", created_by_id=actor_id,
         created_at=now, related_object="Ticket", related_o_id=ticket["id"],
     )
+    # Users mentioned in the body (<a data-mention-user-id="7">) are subscribed
+    # (article_spec.rb 'does ticket create with mentions').
+    for mentioned in _MENTIONED.findall(article["body"] or ""):
+        if state.find("users", int(mentioned)) is not None:
+            add_mention(state, ticket, int(mentioned), actor_id)
     ticket["article_count"] = (ticket.get("article_count") or 0) + 1
     if ticket.get("create_article_type_id") is None:
         ticket["create_article_type_id"] = type_id
         ticket["create_article_sender_id"] = sender_id
     ticket["updated_at"] = now
     return article
+
+
+SENDER_IDS: dict[str, int] = {name: ident for ident, name in ARTICLE_SENDERS.items()}
+ARTICLE_TYPE_IDS: dict[str, int] = {name: ident for ident, name in ARTICLE_TYPES.items()}
+# Types whose `from` the channel sets (AddsMetadataGeneral leaves them alone).
+_CHANNEL_TYPES = frozenset({"email", "twitter status", "twitter direct-message", "facebook feed post",
+                            "facebook feed comment", "sms"})
+
+
+def _origin_by(state: TwinState, ticket: dict[str, Any], actor: dict[str, Any], type_id: int, sender_id: int,
+               origin_by_id: int | None) -> int | None:
+    """Ticket::Article::AddsMetadataOriginById: a Customer note/phone/web article without an
+    origin comes from the ticket's customer (unless the writer shares its organization)."""
+    if origin_by_id is not None or not ticket.get("customer_id") or sender_id != SENDER_IDS["Customer"]:
+        return origin_by_id
+    if ARTICLE_TYPES[type_id] not in ("phone", "note", "web"):
+        return None
+    organization = state.find("organizations", actor.get("organization_id"))
+    customer = state.find("users", ticket["customer_id"]) or {}
+    if organization and organization.get("shared") and customer.get("organization_id") == organization["id"]:
+        return None
+    return int(ticket["customer_id"])
+
+
+def _general_metadata(state: TwinState, ticket: dict[str, Any], actor: dict[str, Any], agent: bool, type_id: int,
+                      sender_id: int, origin_by_id: int | None, given_from: Any) -> tuple[Any, int, int | None]:
+    """Ticket::Article::AddsMetadataGeneral: `from` is the writer's name (or the origin's,
+    then sent as Customer) on every non-channel type; web/phone articles of a customer add
+    the address. Returns (from, sender_id, origin_by_id)."""
+    if ARTICLE_TYPES[type_id] in _CHANNEL_TYPES:
+        return given_from, sender_id, origin_by_id
+    user_id = actor.get("id")
+    if origin_by_id is not None:
+        if not agent:
+            origin_by_id = user_id
+        # `origin_by != created_by_id` compares a User with an id: always true in Zammad.
+        sender_id, user_id = SENDER_IDS["Customer"], origin_by_id
+    user = state.find("users", user_id)
+    if user is None:
+        return given_from, sender_id, origin_by_id
+    name = f"{user.get('firstname') or ''} {user.get('lastname') or ''}"
+    if ARTICLE_TYPES[type_id] in ("web", "phone") and not agent_access(state, user, ticket, "read"):
+        return f"{name} <{user.get('email') or ''}>", sender_id, origin_by_id
+    return name, sender_id, origin_by_id
+
+
+def add_mention(state: TwinState, ticket: dict[str, Any], user_id: int, actor: int) -> dict[str, Any]:
+    """Mention.subscribe!: `user_id` subscribed to `ticket` (the existing Mention if already)."""
+    for existing in state.tables["mentions"].values():
+        if existing["mentionable_id"] == ticket["id"] and existing["user_id"] == user_id:
+            return existing
+    now = state.now_iso()
+    return state.insert("mentions", {
+        "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
+        "user_id": user_id, "updated_by_id": actor, "created_by_id": actor, "created_at": now, "updated_at": now,
+    })  # fmt: skip
+
+
+_MENTIONED = re.compile(r"""data-mention-user-id=["']?(\d+)""")
 
 
 def ticket_tags(state: TwinState, ticket_id: int) -> list[str]:

@@ -336,6 +336,42 @@ class ZammadClient:
         """Zammad's clock from the `Date` header of GET /api/v1/users/me (UTC), if present."""
         return parse_http_date(self._send("GET", "users/me").headers.get("Date"))
 
+    def frontend_config(self) -> dict[str, Any]:
+        """Zammad's frontend settings (`config` of GET /api/v1/signshow), e.g. `locale_default`.
+
+        sessions_controller.rb#show renders every `frontend: true` setting to any valid
+        session or token, unlike GET /api/v1/settings (admin.* plus each setting's own
+        permission: admin.system for locale_default), which the sidecar's token lacks on purpose.
+        """
+        body = self.request("GET", "signshow")
+        config = body.get("config") if isinstance(body, dict) else None
+        return config if isinstance(config, dict) else {}
+
+    # -- SLAs and calendars (zammad-sla import-zammad-slas) ------------------------
+
+    def _index_all(self, path: str, per_page: int = 500) -> list[dict[str, Any]]:
+        # model_index_render pages at 500 rows (paginate_with(default: 500)): read to a short page.
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = list(self.request("GET", path, params={"page": page, "per_page": per_page}) or [])
+            rows.extend(batch)
+            if len(batch) < per_page:
+                return rows
+            page += 1
+
+    def slas(self) -> list[dict[str, Any]]:
+        """GET /api/v1/slas, every page (needs admin.sla)."""
+        return self._index_all("slas")
+
+    def calendars(self) -> list[dict[str, Any]]:
+        """GET /api/v1/calendars, every page (needs admin.calendar)."""
+        return self._index_all("calendars")
+
+    def groups(self) -> list[dict[str, Any]]:
+        """GET /api/v1/groups, every page (needs admin.group)."""
+        return self._index_all("groups")
+
     # -- object manager ---------------------------------------------------------------
 
     def object_attributes(self) -> list[dict[str, Any]]:

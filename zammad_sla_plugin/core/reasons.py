@@ -1,0 +1,159 @@
+"""The SLA vocabulary in the reader's language: states, severities, calendars, exclusion reasons.
+
+Pure. The explanation (`explain.explain`, also served as JSON) keeps its English, stable
+values; what people read (notes, `explain` in a terminal, the report) passes them through
+here. The source language returns every value unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date, get_day_names
+
+from zammad_sla_plugin.core.calendar import WorkingCalendar
+from zammad_sla_plugin.core.i18n import N_, Language
+from zammad_sla_plugin.core.policy import Policy
+
+# Every status and clock state zammad-sla writes (clock.py), marked for the catalogs.
+STATE_NAMES: dict[str, str] = {
+    "running": N_("running"), "paused": N_("paused"), "met": N_("met"), "breached": N_("breached"),
+    "not_applicable": N_("not applicable"), "excluded": N_("excluded"), "at_risk": N_("at risk"),
+    "on_track": N_("on track"), "failed": N_("failed"), "pending": N_("pending"), "in_scope": N_("in scope"),
+}  # fmt: skip
+# The Aivo policy's severities; a custom policy's own names are shown as they are.
+SEVERITY_NAMES: dict[str, str] = {"blocker": N_("blocker"), "high": N_("high"), "medium": N_("medium"), "low": N_("low")}
+# Proposal statuses (sla_proposal_status) as the notes say them: "the proposal is now approved".
+PROPOSAL_STATUS_NAMES: dict[str, str] = {
+    "registered": N_("registered"), "under_review": N_("under review"), "approved": N_("approved"),
+    "declined": N_("declined"), "delivered": N_("delivered"),
+}  # fmt: skip
+# sla_origin values as the select shows them (admin/provision.py ORIGIN_LABELS), lower case in a sentence.
+ORIGIN_NAMES: dict[str, str] = {"customer": N_("customer"), "third_party": N_("third party")}
+CLOCK_NAMES: dict[str, str] = {"business": N_("business"), "24x7": N_("24x7")}
+_STATE_REASONS: dict[str, str] = {
+    "paused": N_("paused: state %(state)s"), "closed": N_("closed: state %(state)s"),
+    "merged": N_("merged: state %(state)s"),
+}  # fmt: skip
+
+
+def state_name(state: str, lang: Language) -> str:
+    """`breached` -> `incumplido`: a status or clock state as the reader says it."""
+    if lang.is_source or state not in STATE_NAMES:
+        return state
+    return lang.gettext(STATE_NAMES[state])
+
+
+def severity_name(severity: str, lang: Language) -> str:
+    """A severity of the Aivo policy in the reader's language (other names unchanged)."""
+    if lang.is_source or severity not in SEVERITY_NAMES:
+        return severity
+    return lang.gettext(SEVERITY_NAMES[severity])
+
+
+def proposal_status_name(status: str, lang: Language) -> str:
+    """`approved` -> `aprobada`: a proposal status as the reader says it."""
+    return lang.gettext(PROPOSAL_STATUS_NAMES[status]) if status in PROPOSAL_STATUS_NAMES and not lang.is_source else status
+
+
+def origin_name(origin: str, lang: Language) -> str:
+    """`third_party` -> `tercero`: an origin value as the reader says it (others unchanged)."""
+    return lang.gettext(ORIGIN_NAMES[origin]) if origin in ORIGIN_NAMES and not lang.is_source else origin
+
+
+def clock_name(clock: str, lang: Language) -> str:
+    """`business` -> `hábil`: a clock's name as the reader says it."""
+    return lang.gettext(CLOCK_NAMES[clock]) if clock in CLOCK_NAMES and not lang.is_source else clock
+
+
+def holiday_name(calendar: WorkingCalendar, day: date, lang: Language) -> str | None:
+    """The holiday's name in the reader's language where the `holidays` package has it."""
+    name = calendar.holiday_name(day, lang.holidays_language(calendar.holiday_languages) if not lang.is_source else None)
+    if name == "closed date" and not lang.is_source:
+        return lang._("closed date")
+    return name
+
+
+def describe_calendar(policy: Policy, lang: Language, calendar: WorkingCalendar | None = None) -> str:
+    """`lun-vie 09:00-18:00 (hora de Buenos Aires), feriados AR`: `WorkingCalendar.describe` translated."""
+    calendar = calendar or policy.business_calendar
+    if lang.is_source:
+        return calendar.describe()
+    if calendar.is_always_open:
+        return lang._("24x7 (always open)")
+    days = get_day_names("abbreviated", locale=lang.locale)  # 0 = Monday
+    parts = []
+    for first, last, ranges in calendar.weekly_groups():
+        span = days[first] if first == last else lang._("%(first)s-%(last)s", first=days[first], last=days[last])
+        parts.append(lang._("%(days)s %(hours)s", days=span, hours=",".join(ranges)))
+    text = lang._("%(hours)s (%(zone)s)", hours=lang.gettext("; ").join(parts) if parts else lang._("never open (no hours)"),
+                  zone=lang.zone_name(calendar.timezone))
+    if calendar.holidays_region:
+        text = lang._("%(calendar)s, holidays %(region)s", calendar=text, region=calendar.holidays_region)
+    if calendar.closed_date_count:
+        text = lang.n_("%(calendar)s, %(count)s closed date", "%(calendar)s, %(count)s closed dates",
+                       calendar.closed_date_count, calendar=text)
+    return text
+
+
+def reason_text(item: dict[str, Any], lang: Language, policy: Policy | None = None) -> str:
+    """Why an excluded interval of `explain` did not count, in the reader's language."""
+    reason = str(item["reason"])
+    if lang.is_source:
+        return reason
+    calendar = policy.business_calendar if policy is not None else None
+    day = datetime.fromisoformat(item["from"]).astimezone(calendar.timezone).date() if calendar else None
+    if reason.startswith("holiday: "):
+        name = holiday_name(calendar, day, lang) if calendar and day else None
+        return lang._("holiday: %(name)s", name=name or reason.removeprefix("holiday: "))
+    if reason == "weekend":
+        return lang._("weekend")
+    if reason == "outside working hours":
+        return lang._("outside working hours")
+    if reason.startswith("closed day (") and day is not None:
+        return lang._("closed day (%(weekday)s)", weekday=format_date(day, "EEEE", locale=lang.locale))
+    kind, _, state = reason.partition(": state ")
+    if kind in _STATE_REASONS and state:
+        return lang._(_STATE_REASONS[kind], state=state)
+    return reason
+
+
+# The explanation's English sentences (clock.support_24x7_conditions, explain._scope_text)
+# and the message that says each in another language; a sentence not listed stays English.
+_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), message) for pattern, message in (
+    (r"^severity in (?P<severities>\[.*\])$", N_("severity in %(severities)s")),
+    (r"^organization (?P<attribute>\S+) is true$", N_("organization %(attribute)s is true")),
+    (r"^ticket (?P<attribute>\S+) is (?P<value>.+)$", N_("ticket %(attribute)s is %(value)s")),
+    (r"^created outside working hours$", N_("created outside working hours")),
+    (r"^came in by phone \(first article type in (?P<types>\[.*\]), is (?P<type>.+)\)$",
+     N_("came in by phone (first article type in %(types)s, is %(type)s)")),
+    (r"^all conditions met$", N_("all conditions met")),
+    (r"^merged ticket: not counted in compliance$", N_("merged ticket: not counted in compliance")),
+    (r"^origin (?P<origin>.+) is claimed but (?P<attribute>\S+) is blank: counted like any other ticket \(and tagged "
+     r"(?P<tag>\S+)\) until the evidence is written$",
+     N_("origin %(origin)s is claimed but %(attribute)s is blank: counted like any other ticket (and tagged %(tag)s) "
+        "until the evidence is written")),
+    (r"^origin (?P<origin>.+) is excluded and (?P<attribute>\S+) is written: not counted in compliance$",
+     N_("origin %(origin)s is excluded and %(attribute)s is written: not counted in compliance")),
+    (r"^origin (?P<origin>.+) is excluded \(the policy does not require evidence\): not counted in compliance$",
+     N_("origin %(origin)s is excluded (the policy does not require evidence): not counted in compliance")),
+    (r"^sla_kind (?P<kind>.+) is out of the SLA scope: no deadlines$", N_("sla_kind %(kind)s is out of the SLA scope: no deadlines")),
+    (r"^matched by it matches every ticket$", N_("matched by it matches every ticket")),
+    (r"^matched by (?P<why>.+)$", N_("matched by %(why)s")),
+    (r"^no contract matched: the default terms$", N_("no contract matched: the default terms")),
+    (r"^the policy's terms \(no contracts defined\)$", N_("the policy's terms (no contracts defined)")),
+    (r"^chosen by name \(the version in force at creation\)$", N_("chosen by name (the version in force at creation)")),
+    (r"^chosen by name \(the version in force on (?P<day>.+)\)$", N_("chosen by name (the version in force on %(day)s)")),
+))
+
+
+def sentence_text(text: str, lang: Language) -> str:
+    """One of the explanation's English sentences (a 24x7 condition, the scope) in the reader's language."""
+    if lang.is_source:
+        return text
+    for pattern, message in _SENTENCES:
+        if match := pattern.match(text):
+            return lang._(message, **match.groupdict())
+    return text
