@@ -51,7 +51,7 @@ def main() -> None:
         seconds = best_of([sys.executable, "-c", ENTRY, *([command] if command else []), "--help"], args.repeat)
         worst = max(worst, seconds)
         label = f"zammad-sla {command} --help".replace("  ", " ")
-        print(f"  {label:34s} {seconds:.3f} s  ({seconds - python:+.3f} s over the interpreter, {seconds / click:.2f}x click's)")
+        print(f"  {label:40s} {seconds:.3f} s  ({seconds - python:+.3f} s over the interpreter, {seconds / click:.2f}x click's)")
     print(f"slowest {worst:.3f} s: goal (every --help under {GOAL_SECONDS} s) {'met' if worst < GOAL_SECONDS else 'NOT met'}")
 
 
