@@ -56,7 +56,7 @@ def test_help_imports_nothing_heavy(args: list[str]) -> None:
 def test_top_level_help_imports_no_command_module() -> None:
     _, modules = modules_after("--help")
     targets = {command_target(name)[0] for name in SUBCOMMANDS}
-    assert "zammad_sla_plugin.cli.compute" in targets and "zammad_sla_plugin.report.command" in targets
+    assert "zammad_sla_plugin.cli.compute" in targets and "zammad_sla_plugin.cli.report" in targets
     assert targets.isdisjoint(modules)
 
 

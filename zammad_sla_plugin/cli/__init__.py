@@ -29,7 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "doctor": (".admin:doctor", "Check the installation: one PASS/WARN/FAIL line per check, with the fix."),
     "explain": (".explain:explain", "Explain the SLA of ticket TICKET_ID (read from Zammad: ZAMMAD_URL, ZAMMAD_TOKEN)."),
     "import-zammad-slas": (".import_slas:import_zammad_slas", "Write Zammad's SLAs and calendars as contracts of a policy file to review."),
-    "report": ("..report.command:report", "SLA compliance of the tickets created or closed in [--from, --to)."),
+    "report": (".report:report", "SLA compliance of the tickets created or closed in [--from, --to)."),
     "serve": (".serve:serve", "Run the webhook receiver and the SLA worker in one process (the single-container default)."),
     "setup": (".admin:setup", "Provision Zammad for zammad-sla (idempotent: safe to run again)."),
     "twin": (".twin:twin", "Serve a Zammad-compatible API (in-memory) for tests, demos and benchmarks."),

@@ -9,7 +9,7 @@ The pipeline, one module per job:
 - `stats`: aggregate outcomes into `GroupStats` (pure, unit-tested on hand-made sets).
 - `document`: the JSON document every format is rendered from (structure documented there).
 - `render_json`, `render_csv`, `render_html` (+ `charts` for the inline SVG).
-- `command`: the click command `report`.
+- `command`: `make_report`, the pipeline end to end (the click command is `cli/report.py`).
 """
 
 from __future__ import annotations

@@ -40,11 +40,12 @@ from zammad_sla_plugin.runtime.per_thread import PerThread, close_if_closable
 from zammad_sla_plugin.zammad.read_ahead import read_ahead
 from zammad_sla_plugin.core.times import format_utc, parse_time
 
+from .limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .outcome import ReportPeriod, TicketRecord
 
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_CONCURRENCY", "ReportSource", "iter_records"]
+
 SEARCH_PAGE_SIZE = 200  # Zammad's maximum per_page: half the search calls of 100
-DEFAULT_CONCURRENCY = 10  # gentle: ten reads in flight; at 20 ms per call about 300 tickets a second
-MAX_CONCURRENCY = 32
 READ_AHEAD = 2 * SEARCH_PAGE_SIZE  # tickets the search thread may be ahead: two pages
 _MARGIN = timedelta(seconds=1)
 
