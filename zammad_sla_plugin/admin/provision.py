@@ -729,8 +729,9 @@ def _step(call: Callable[[ApplyContext], Any]) -> Callable[[ApplyContext], None]
 def _create_attribute(want: dict[str, Any]) -> Callable[[ApplyContext], None]:
     def run(ctx: ApplyContext) -> None:
         created = ctx.client.create_object_attribute(want)
-        # Zammad's create forces position 1550 (object_manager_attributes_controller.rb);
-        # its update takes the given one, so the fields stay in our order.
+        # Older Zammad versions force position 1550 on create (object_manager_attributes_controller.rb),
+        # newer ones keep the given one (object_manager_attributes_spec.rb 'defaults to given position');
+        # the update takes it either way, so the fields stay in our order.
         if int(created.get("position") or 0) != want["position"]:
             ctx.client.update_object_attribute(int(created["id"]), want)
 
