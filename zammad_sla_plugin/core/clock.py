@@ -485,7 +485,8 @@ def applied_contract(
             return book.named(contract, facts.created_at, contract_on)
         except KeyError as error:
             raise SlaInputError(str(error.args[0])) from None
-    facts_for_match = match_facts(ticket, organization, customer, history, policy, needs_tags=book.needs_tags)
+    facts_for_match = match_facts(ticket, organization, customer, history, policy, priority=facts.priority, kind=facts.kind,
+                                  needs_tags=book.needs_tags)  # fmt: skip
     return book.select(facts_for_match, facts.created_at)
 
 

@@ -103,6 +103,11 @@ def tags_of(ticket: dict[str, Any], history: Any) -> frozenset[str]:
     given = ticket.get("tags")
     if isinstance(given, list):
         return frozenset(tag for tag in given if isinstance(tag, str))
+    return tags_from_history(history)
+
+
+def tags_from_history(history: Any) -> frozenset[str]:
+    """The ticket's current tags, replayed from its `added`/`removed` tag history entries."""
     tags: set[str] = set()
     # Only the tag entries are put in Zammad's order: sorting all of a long history for a
     # handful of tag rows cost more than the rest of contract selection.
@@ -125,23 +130,26 @@ def match_facts(
     history: Any,
     policy: Policy,
     *,
+    priority: str,
+    kind: str | None,
     needs_tags: bool = True,
 ) -> MatchFacts:
-    """Normalise a ticket (REST `expand=true` or webhook shape) into `MatchFacts`."""
+    """Normalise a ticket (REST `expand=true` or webhook shape) into `MatchFacts`.
+
+    `priority` and `kind` are the names `clock.ticket_facts` already read off the ticket.
+    """
     org = organization if isinstance(organization, dict) else ticket.get("organization")
     org_id = _int(ticket.get("organization_id"))
     if org_id is None and isinstance(org, dict):
         org_id = _int(org.get("id"))
-    priority = _name_of(ticket.get("priority"))
-    kind = ticket.get(policy.attributes.kind)
     return MatchFacts(
         organization_id=org_id,
         organization_name=_name_of(org),
         group=_name_of(ticket.get("group")),
         customer_domain=customer_domain(ticket, customer),
         tags=tags_of(ticket, history) if needs_tags else frozenset(),
-        severity=policy.priorities.get(priority) if priority else None,
-        kind=kind if isinstance(kind, str) and kind else None,
+        severity=policy.priorities.get(priority),
+        kind=kind,
     )
 
 
@@ -254,28 +262,23 @@ class _Version:
 class _Compiled:
     """A contract (or the default) with its versions built into effective policies."""
 
-    def __init__(self, name: str, selector: _Selector | None, versions: list[_Version]) -> None:
-        self.name, self.selector = name, selector
+    def __init__(self, name: str, versions: list[_Version]) -> None:
+        self.name = name
         self.versions = versions  # oldest first; versions[0] is ORIGINAL
 
-    def version_at(self, created_at: dt.datetime) -> _Version:
-        """The version in force at a ticket's creation."""
-        chosen = self.versions[0]
-        for version in self.versions[1:]:
-            if version.starts_at is not None and version.starts_at <= created_at:
-                chosen = version
-        return chosen
-
-    def version_on(self, day: dt.date) -> _Version:
-        """The version in force on a local date (`compute --contract NAME@DATE`)."""
-        chosen = self.versions[0]
-        for version in self.versions[1:]:
-            if version.effective_from is not None and version.effective_from <= day:
-                chosen = version
-        return chosen
+    def version_in_force(self, created_at: dt.datetime | None = None, on: dt.date | None = None) -> _Version:
+        """The version in force at a ticket's creation, or on a local date when `on` is given
+        (`compute --contract NAME@DATE`); versions after the first all have a date."""
+        dated = self.versions[1:]
+        if on is not None:
+            reached = [v for v in dated if v.effective_from is not None and v.effective_from <= on]
+        else:
+            reached = [v for v in dated if v.starts_at is not None and created_at is not None and v.starts_at <= created_at]
+        return reached[-1] if reached else self.versions[0]
 
 
-def _format_validation(error: ValidationError) -> list[tuple[str, str]]:
+def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """(dotted key path, message) of each problem pydantic found."""
     return [
         (".".join(str(part) for part in item["loc"]), item["msg"].removeprefix("Value error, "))
         for item in error.errors()
@@ -289,9 +292,10 @@ class ContractBook:
         self.policy = policy
         self.warnings: list[str] = []
         problems: list[tuple[str, str]] = []
-        default = _Compiled(policy.default_contract, None, [_Version(ORIGINAL, None, None, policy)])
+        default = _Compiled(policy.default_contract, [_Version(ORIGINAL, None, None, policy)])
         self._default = default
         self._contracts: list[_Compiled] = []
+        self._selectors: list[_Selector] = []  # self._selectors[i] is self._contracts[i]'s match
         seen = {policy.default_contract.casefold(): "default_contract"}
         catch_all: str | None = None
         for index, contract in enumerate(policy.contracts):
@@ -307,6 +311,7 @@ class ContractBook:
             problems += contract_problems
             if compiled is not None:
                 self._contracts.append(compiled)
+                self._selectors.append(_Selector(contract.match))
             if contract.match.always and catch_all is None:
                 catch_all = contract.name
         if catch_all is not None:
@@ -314,11 +319,10 @@ class ContractBook:
         if problems:
             raise ContractError(problems)
         self._by_name = {c.name.casefold(): c for c in [*self._contracts, default]}
-        self._index = _SelectionIndex([c.selector for c in self._contracts if c.selector is not None])
-        assert len(self._contracts) == self._index.every.bit_length()  # every contract has a selector
+        self._index = _SelectionIndex(self._selectors)
         # Whether any selector reads tags or the customer (the worker fetches the customer only then).
-        self.needs_tags = any(c.selector is not None and c.selector.tags for c in self._contracts)
-        self.needs_customer = any(c.selector is not None and c.selector.domains for c in self._contracts)
+        self.needs_tags = any(selector.tags for selector in self._selectors)
+        self.needs_customer = any(selector.domains for selector in self._selectors)
 
     # ------------------------------------------------------------------ building
 
@@ -335,8 +339,6 @@ class ContractBook:
 
     def _effective(self, layers: list[ContractTerms], path: str) -> tuple[Policy | None, list[tuple[str, str]]]:
         """The base policy with each layer's terms laid over it (later layers win)."""
-        from zammad_sla_plugin.core.policy import Policy  # the book is built from inside that module
-
         data = self.policy.model_dump(exclude={"contracts"})
         for layer in layers:
             if layer.calendar is not None:
@@ -348,12 +350,12 @@ class ContractBook:
             if layer.severities is not None:
                 data["severities"] = {name: targets.model_dump() for name, targets in layer.severities.items()}
         try:
-            effective = Policy.model_validate(data)
+            effective = type(self.policy).model_validate(data)
         except ValidationError as error:
             renamed = {"states.pause": "pause_states", "states": "pause_states"}
             return None, [
                 (f"{path}.{renamed[loc]}" if loc in renamed else f"{path}.{loc}" if loc else path, message)
-                for loc, message in _format_validation(error)
+                for loc, message in validation_problems(error)
             ]
         try:
             effective.business_calendar  # noqa: B018 - builds the calendar so its own checks run now
@@ -374,12 +376,13 @@ class ContractBook:
                 problems.append((f"{path}.match.severity", f"unknown severity {value!r} (known: {', '.join(sorted(known))})"))
         if problems:  # the effective policy would only repeat them
             return None, problems
-        original, more = self._effective([contract], path)
-        problems += more
-        versions = [_Version(ORIGINAL, None, None, original)] if original is not None else []
+        original, problems = self._effective([contract], path)
+        if original is None:  # its versions are laid over these terms: they would only repeat it
+            return None, problems
+        versions = [_Version(ORIGINAL, None, None, original)]
         seen_dates: set[dt.date] = set()
-        for version in sorted(contract.versions, key=lambda v: v.effective_from):
-            vpath = f"{path}.versions.{contract.versions.index(version)}"
+        for number, version in sorted(enumerate(contract.versions), key=lambda pair: pair[1].effective_from):
+            vpath = f"{path}.versions.{number}"
             if version.effective_from in seen_dates:
                 problems.append((f"{vpath}.effective_from", f"two versions take effect on {version.effective_from}"))
                 continue
@@ -389,15 +392,15 @@ class ContractBook:
                 continue
             effective, more = self._effective([contract, version], vpath)
             problems += more
-            if effective is None or original is None:
+            if effective is None:
                 continue
             # A version's date is read in the zone of the contract's own calendar.
             zone = original.business_calendar.timezone
             starts = dt.datetime.combine(version.effective_from, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
             versions.append(_Version(version.effective_from.isoformat(), version.effective_from, starts, effective))
-        if problems or original is None:
+        if problems:
             return None, problems
-        return _Compiled(contract.name, _Selector(contract.match), versions), []
+        return _Compiled(contract.name, versions), []
 
     # ------------------------------------------------------------------ reading
 
@@ -424,11 +427,10 @@ class ContractBook:
         position = self._index.first(facts)
         if position is not None:
             compiled = self._contracts[position]
-            assert compiled.selector is not None
-            reasons = compiled.selector.reasons(facts)
+            reasons = self._selectors[position].reasons(facts)
             assert reasons is not None  # the index found it holds
             why = ", ".join(reasons) if reasons else "it matches every ticket"
-            return self._applied(compiled, compiled.version_at(created_at), f"matched by {why}")
+            return self._applied(compiled, compiled.version_in_force(created_at), f"matched by {why}")
         reason = "no contract matched: the default terms" if self._contracts else "the policy's terms (no contracts defined)"
         return self._applied(self._default, self._default.versions[0], reason)
 
@@ -440,7 +442,7 @@ class ContractBook:
         compiled = self._by_name.get(name.casefold())
         if compiled is None:
             raise KeyError(f"no contract named {name!r} (known: {', '.join(self.names)})")
-        version = compiled.version_on(on) if on is not None else compiled.version_at(created_at)
+        version = compiled.version_in_force(created_at, on)
         when = f"the version in force on {on}" if on is not None else "the version in force at creation"
         return self._applied(compiled, version, f"chosen by name ({when})", forced=True)
 

@@ -15,17 +15,15 @@ import tomllib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zammad_sla_plugin.core.calendar import DAY_KEYS, WorkingCalendar
+from zammad_sla_plugin.core.contracts import ContractBook, ContractError, validation_problems
 from zammad_sla_plugin.core.i18n import N_
 from zammad_sla_plugin.core.policy_texts import PolicyTexts, check_locale_keys
-
-if TYPE_CHECKING:
-    from zammad_sla_plugin.core.contracts import ContractBook
 
 ClockName = Literal["business", "24x7"]
 
@@ -461,8 +459,6 @@ class Policy(_Strict):
     @cached_property
     def contract_book(self) -> ContractBook:
         """The contracts compiled for selection (built once per policy; validates them)."""
-        from zammad_sla_plugin.core.contracts import ContractBook  # the book needs this module
-
         return ContractBook(self)
 
     @property
@@ -507,10 +503,7 @@ def _problem(parts: list[str], message: str, data: dict[str, Any], text: str | N
 
 
 def _format_errors(error: ValidationError, data: dict[str, Any] | None = None, text: str | None = None) -> list[str]:
-    return [
-        _problem([str(part) for part in item["loc"]], item["msg"].removeprefix("Value error, "), data or {}, text)
-        for item in error.errors()
-    ]
+    return [_problem(path.split("."), message, data or {}, text) for path, message in validation_problems(error)]
 
 
 def policy_from_dict(data: dict[str, Any], source: str = "<dict>", text: str | None = None) -> Policy:
@@ -519,8 +512,6 @@ def policy_from_dict(data: dict[str, Any], source: str = "<dict>", text: str | N
     `text`, the TOML the document was parsed from, lets problems in `[[contracts]]` name
     their line.
     """
-    from zammad_sla_plugin.core.contracts import ContractError
-
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:

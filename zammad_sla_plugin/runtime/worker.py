@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from zammad_sla_plugin.core.clock import AT_RISK, BREACHED, SlaResult, evaluate
+from zammad_sla_plugin.core.contracts import tags_from_history
 from zammad_sla_plugin.core.evidence import evidence_note, evidence_note_due, evidence_tags
 from zammad_sla_plugin.core.explain import explain
 from zammad_sla_plugin.core.notes import transition_note
@@ -63,20 +64,6 @@ class EvaluationOutcome:
         """Whether anything was written to Zammad."""
         sent = self.proposal is not None and bool(self.proposal.emailed or self.proposal.note_subject)
         return bool(self.fields_written or self.tags_added or self.tags_removed or self.evidence_note or sent)
-
-
-def tags_from_history(history: dict[str, Any]) -> set[str]:
-    """The ticket's current tags, replayed from its `added`/`removed` tag history entries."""
-    tags: set[str] = set()
-    for entry in history.get("history", []):
-        if entry.get("object") != "Ticket" or entry.get("attribute") != "tag":
-            continue
-        name = entry.get("value_to")
-        if entry.get("type") == "added" and name:
-            tags.add(name)
-        elif entry.get("type") == "removed" and name:
-            tags.discard(name)
-    return tags
 
 
 def _same_instant(current: Any, desired: str | None) -> bool:
@@ -280,7 +267,7 @@ class TicketEvaluator:
             return
         outcome.fields_written = {k: v for k, v in updates.items() if k != "article"}
 
-    def _sync_tags(self, ticket_id: int, result: SlaResult, current: set[str], outcome: EvaluationOutcome) -> None:
+    def _sync_tags(self, ticket_id: int, result: SlaResult, current: frozenset[str], outcome: EvaluationOutcome) -> None:
         """Add/remove our tags (tag calls are silent in Zammad: no trigger, no notification)."""
         wanted, unwanted = self.desired_tags(result.status, result.evidence_missing)
         for tag in sorted(wanted - current):
