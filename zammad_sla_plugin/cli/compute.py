@@ -121,10 +121,9 @@ def compute(policy: Policy, explained: bool, contract: str | None) -> None:
     """
     from zammad_sla_plugin.core.contracts import parse_contract_label
 
-    if contract is not None:
-        names = policy.contract_book.names
-        if parse_contract_label(contract)[0].casefold() not in {known.casefold() for known in names}:
-            raise click.BadParameter(f"no contract named {contract!r} (known: {', '.join(names)})", param_hint="--contract")
+    book = policy.contract_book
+    if contract is not None and not book.knows(parse_contract_label(contract)[0]):
+        raise click.BadParameter(f"no contract named {contract!r} (known: {', '.join(book.names)})", param_hint="--contract")
     status = run_compute(
         sys.stdin, sys.stdout, sys.stderr, policy, datetime.now(timezone.utc), explained=explained, contract=contract
     )

@@ -411,6 +411,10 @@ class ContractBook:
             for compiled in [*self._contracts, self._default] for version in compiled.versions
         ]  # fmt: skip
 
+    def knows(self, name: str) -> bool:
+        """Whether a contract (or the default) has this name, in any case."""
+        return name.casefold() in self._by_name
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every contract name in matching order, the default last (the `sla_contract` options)."""
