@@ -183,3 +183,24 @@ def test_a_ticket_read_by_the_caller_is_not_read_again() -> None:
 )
 def test_tags_from_history(entries: list[dict[str, Any]], expected: set[str]) -> None:
     assert tags_from_history(history(*entries)) == expected
+
+
+def test_a_domain_contract_reads_the_customer_once_and_writes_sla_contract() -> None:
+    from zammad_sla_plugin.core.policy import default_policy_text, policy_from_text
+
+    policy = policy_from_text(default_policy_text() + '\n[[contracts]]\nname = "Acme mail"\n[contracts.match]\ncustomer_domain = ["acme.com"]\n')
+    instant = datetime(2026, 3, 10, 13, 30, tzinfo=timezone.utc)
+    evaluator = TicketEvaluator(ZammadClient(URL, "t0ken", retries=0, backoff_factor=0), policy, lambda: instant)
+    record = ticket("2026-03-10T13:00:00Z", customer="ana", customer_id=9, sla_contract=None,
+                    sla_first_response_due_at=None, sla_resolution_due_at=None, sla_status=None)  # fmt: skip
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve(mock, record, history())
+        mock.get(f"{URL}/api/v1/users/9", json={"id": 9, "login": "ana", "email": "ana@acme.com"})
+        mock.put(f"{URL}/api/v1/tickets/42", json=record)
+        for _ in range(2):
+            outcome = evaluator.run(42, record)
+        user_reads = [c for c in mock.calls if c.request.url.endswith("/api/v1/users/9")]
+    assert outcome.result.contract == "Acme mail" and outcome.fields_written["sla_contract"] == "Acme mail"
+    assert len(user_reads) == 1  # the second evaluation took it from the cache
+    # A login that is the address needs no read at all.
+    assert evaluator._customer({**record, "customer": "ana@acme.com"}) is None

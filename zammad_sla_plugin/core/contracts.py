@@ -98,6 +98,17 @@ def customer_domain(ticket: dict[str, Any], customer: dict[str, Any] | None) -> 
     return _domain(ticket.get("customer"))
 
 
+def customer_to_read(ticket: dict[str, Any], policy: Policy) -> int | None:
+    """The id of the customer whose user record a `customer_domain` selector needs, or None
+    when no selector reads it or the ticket already carries the address (`customer_domain`)."""
+    if not policy.contract_book.needs_customer:
+        return None
+    login = ticket.get("customer")
+    if isinstance(login, dict) or (isinstance(login, str) and "@" in login):
+        return None  # the webhook's nested customer, or a REST login that is the address
+    return _int(ticket.get("customer_id"))
+
+
 def tags_of(ticket: dict[str, Any], history: Any) -> frozenset[str]:
     """The ticket's tags: its own `tags` list when given, else replayed from its history."""
     given = ticket.get("tags")

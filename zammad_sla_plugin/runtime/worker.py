@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from zammad_sla_plugin.core.clock import AT_RISK, BREACHED, SlaResult, evaluate
-from zammad_sla_plugin.core.contracts import tags_from_history
+from zammad_sla_plugin.core.contracts import customer_to_read, tags_from_history
 from zammad_sla_plugin.core.evidence import evidence_note, evidence_note_due, evidence_tags
 from zammad_sla_plugin.core.explain import explain
 from zammad_sla_plugin.core.notes import transition_note
@@ -168,13 +168,8 @@ class TicketEvaluator:
 
     def _customer(self, ticket: dict[str, Any]) -> dict[str, Any] | None:
         """The customer's user record, when a contract selects on it and the ticket does not say it."""
-        if not self.policy.has_contracts or not self.policy.contract_book.needs_customer:
-            return None
-        login = ticket.get("customer")
-        if isinstance(login, dict) or (isinstance(login, str) and "@" in login):
-            return None  # the webhook's nested customer, or a login that is the address
-        customer_id = ticket.get("customer_id")
-        return self.customers.get(int(customer_id)) if customer_id else None
+        customer_id = customer_to_read(ticket, self.policy)
+        return self.customers.get(customer_id) if customer_id is not None else None
 
     def desired_fields(self, result: SlaResult) -> dict[str, Any]:
         """The SLA attribute values the ticket should show for `result`."""
@@ -292,7 +287,6 @@ def fetch_explanation(client: ZammadClient, ticket_id: int, policy: Policy, now:
     history = client.ticket_history(ticket_id)
     org_id = ticket.get("organization_id")
     organization = client.get_organization(int(org_id)) if org_id else None
-    customer_id = ticket.get("customer_id")
-    needs_customer = policy.has_contracts and policy.contract_book.needs_customer
-    customer = client.get_user(int(customer_id)) if needs_customer and customer_id else None
+    customer_id = customer_to_read(ticket, policy)
+    customer = client.get_user(customer_id) if customer_id is not None else None
     return explain(ticket, history, organization, now, policy, customer=customer)
