@@ -39,33 +39,34 @@ _STATE_REASONS: dict[str, str] = {
 }  # fmt: skip
 
 
+def _named(names: dict[str, str], value: str, lang: Language) -> str:
+    """`value` as the reader says it when `names` lists it; unchanged in the source language or when unlisted."""
+    return lang.gettext(names[value]) if value in names and not lang.is_source else value
+
+
 def state_name(state: str, lang: Language) -> str:
     """`breached` -> `incumplido`: a status or clock state as the reader says it."""
-    if lang.is_source or state not in STATE_NAMES:
-        return state
-    return lang.gettext(STATE_NAMES[state])
+    return _named(STATE_NAMES, state, lang)
 
 
 def severity_name(severity: str, lang: Language) -> str:
     """A severity of the Aivo policy in the reader's language (other names unchanged)."""
-    if lang.is_source or severity not in SEVERITY_NAMES:
-        return severity
-    return lang.gettext(SEVERITY_NAMES[severity])
+    return _named(SEVERITY_NAMES, severity, lang)
 
 
 def proposal_status_name(status: str, lang: Language) -> str:
     """`approved` -> `aprobada`: a proposal status as the reader says it."""
-    return lang.gettext(PROPOSAL_STATUS_NAMES[status]) if status in PROPOSAL_STATUS_NAMES and not lang.is_source else status
+    return _named(PROPOSAL_STATUS_NAMES, status, lang)
 
 
 def origin_name(origin: str, lang: Language) -> str:
     """`third_party` -> `tercero`: an origin value as the reader says it (others unchanged)."""
-    return lang.gettext(ORIGIN_NAMES[origin]) if origin in ORIGIN_NAMES and not lang.is_source else origin
+    return _named(ORIGIN_NAMES, origin, lang)
 
 
 def clock_name(clock: str, lang: Language) -> str:
     """`business` -> `hábil`: a clock's name as the reader says it."""
-    return lang.gettext(CLOCK_NAMES[clock]) if clock in CLOCK_NAMES and not lang.is_source else clock
+    return _named(CLOCK_NAMES, clock, lang)
 
 
 def holiday_name(calendar: WorkingCalendar, day: date, lang: Language) -> str | None:
