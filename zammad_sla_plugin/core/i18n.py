@@ -61,17 +61,21 @@ def _parse(tag: str) -> Locale | None:
         return None
 
 
+def _closest(locale: Locale, names: tuple[str, ...]) -> str | None:
+    """The name in `names` closest to `locale`: the full locale, its language, else the language elsewhere."""
+    for candidate in (str(locale), locale.language):
+        if candidate in names:
+            return candidate
+    # Same language, another territory (pt-pt reads the pt_BR catalog).
+    return next((name for name in names if name.split("_")[0] == locale.language), None)
+
+
 def catalog_for(tag: str | None) -> str:
     """The catalog that serves a locale tag (`es-ar` -> `es`, `pt-br` -> `pt_BR`, unknown -> `en`)."""
     parsed = _parse(tag) if tag else None
     if parsed is None:
         return SOURCE_LANGUAGE
-    names = available()
-    for candidate in (str(parsed), parsed.language):
-        if candidate in names:
-            return candidate
-    # Same language, another territory (pt-pt reads the pt_BR catalog).
-    return next((name for name in names if name.split("_")[0] == parsed.language), SOURCE_LANGUAGE)
+    return _closest(parsed, available()) or SOURCE_LANGUAGE
 
 
 def _compile(po_path: Path) -> gettext.GNUTranslations:
@@ -197,12 +201,7 @@ class Language:
 
     def holidays_language(self, supported: tuple[str, ...]) -> str | None:
         """Which of the `holidays` package's languages names holidays for this reader (None: its default)."""
-        if self.is_source:
-            return None
-        for candidate in (str(self.locale), self.locale.language):
-            if candidate in supported:
-                return candidate
-        return next((name for name in supported if name.split("_")[0] == self.locale.language), None)
+        return None if self.is_source else _closest(self.locale, supported)
 
 
 @cache
