@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, get_timezone_location
+from babel.dates import format_date, format_datetime, get_timezone_location
 from babel.numbers import format_decimal
 
 __all__ = ["DOMAIN", "SOURCE_LANGUAGE", "Language", "available", "language", "locale_dir", "N_"]
@@ -195,8 +195,6 @@ class Language:
         """A date in the locale's short numeric form (`14/03/2026`); ISO in the source language."""
         if self.is_source:
             return day.isoformat()
-        from babel.dates import format_date
-
         return format_date(day, self.pgettext("CLDR date-time pattern", "yyyy-MM-dd"), locale=self.locale)
 
     def holidays_language(self, supported: tuple[str, ...]) -> str | None:
