@@ -55,13 +55,14 @@ def evidence_note_due(result: SlaResult, history: Any, policy: Policy, api_user_
         if entry.get("type") == "created" or (entry.get("type") == "updated" and entry.get("attribute") in watched):
             start = index
     articles = _article_assets(history)
+    subjects = evidence_note_subjects()
     for entry in entries[start + 1:]:
         if entry.get("object") != "Ticket::Article" or entry.get("type") != "created":
             continue
         if entry.get("created_by_id") != api_user_id:
             continue
         article = articles.get(str(entry.get("o_id")))
-        if article is not None and article.get("subject") in evidence_note_subjects():
+        if article is not None and article.get("subject") in subjects:
             return False
     return True
 

@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, get_timezone_location
+from babel.dates import format_date, format_datetime, get_timezone_location
 from babel.numbers import format_decimal
 
 __all__ = ["DOMAIN", "SOURCE_LANGUAGE", "Language", "available", "language", "locale_dir", "N_"]
@@ -61,17 +61,21 @@ def _parse(tag: str) -> Locale | None:
         return None
 
 
+def _closest(locale: Locale, names: tuple[str, ...]) -> str | None:
+    """The name in `names` closest to `locale`: the full locale, its language, else the language elsewhere."""
+    for candidate in (str(locale), locale.language):
+        if candidate in names:
+            return candidate
+    # Same language, another territory (pt-pt reads the pt_BR catalog).
+    return next((name for name in names if name.split("_")[0] == locale.language), None)
+
+
 def catalog_for(tag: str | None) -> str:
     """The catalog that serves a locale tag (`es-ar` -> `es`, `pt-br` -> `pt_BR`, unknown -> `en`)."""
     parsed = _parse(tag) if tag else None
     if parsed is None:
         return SOURCE_LANGUAGE
-    names = available()
-    for candidate in (str(parsed), parsed.language):
-        if candidate in names:
-            return candidate
-    # Same language, another territory (pt-pt reads the pt_BR catalog).
-    return next((name for name in names if name.split("_")[0] == parsed.language), SOURCE_LANGUAGE)
+    return _closest(parsed, available()) or SOURCE_LANGUAGE
 
 
 def _compile(po_path: Path) -> gettext.GNUTranslations:
@@ -191,18 +195,11 @@ class Language:
         """A date in the locale's short numeric form (`14/03/2026`); ISO in the source language."""
         if self.is_source:
             return day.isoformat()
-        from babel.dates import format_date
-
         return format_date(day, self.pgettext("CLDR date-time pattern", "yyyy-MM-dd"), locale=self.locale)
 
     def holidays_language(self, supported: tuple[str, ...]) -> str | None:
         """Which of the `holidays` package's languages names holidays for this reader (None: its default)."""
-        if self.is_source:
-            return None
-        for candidate in (str(self.locale), self.locale.language):
-            if candidate in supported:
-                return candidate
-        return next((name for name in supported if name.split("_")[0] == self.locale.language), None)
+        return None if self.is_source else _closest(self.locale, supported)
 
 
 @cache

@@ -25,8 +25,7 @@ def note_language(policy: Policy, locale: str | None) -> Language:
     return language(locale or policy.locale)
 
 
-def _local(instant: datetime | None, policy: Policy, lang: Language | None = None) -> str:
-    lang = lang or language(None)
+def _local(instant: datetime | None, policy: Policy, lang: Language) -> str:
     if instant is None:
         return lang._("none (clock paused)")
     zone = policy.business_calendar.timezone
@@ -36,8 +35,7 @@ def _local(instant: datetime | None, policy: Policy, lang: Language | None = Non
     return f"{local:%a %Y-%m-%d %H:%M} {zone.key} ({instant:%Y-%m-%d %H:%M}Z)"
 
 
-def _hours(minutes: float, lang: Language | None = None) -> str:
-    lang = lang or language(None)
+def _hours(minutes: float, lang: Language) -> str:
     if lang.is_source:
         return f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
     if minutes >= 60:
@@ -72,9 +70,8 @@ def _target(clock: ClockResult, result: SlaResult, lang: Language) -> str:
 
 def _clock_line(
     label: str, clock: ClockResult, result: SlaResult, policy: Policy, explanation: dict[str, Any] | None,
-    lang: Language | None = None,
+    lang: Language,
 ) -> _ClockLine:
-    lang = lang or language(None)
     if clock.target is None:
         return _ClockLine(label, [])
     used = clock.consumed.total_seconds() / 60

@@ -60,10 +60,11 @@ def check_locale_keys(texts: dict[str, PolicyTexts]) -> dict[str, PolicyTexts]:
 
 def localized_text(texts: dict[str, PolicyTexts], base: str, field: str, lang: Language) -> str:
     """The wording `field` for a reader of `lang` (see the module docstring for the precedence)."""
-    wanted = {lang.tag.lower(), str(lang.locale).lower(), lang.locale.language, lang.catalog.lower()}
+    # The reader's tags, spelt as keys are compared: `es-ar`, `es`, and the catalog's (`pt-br` for a pt-PT reader).
+    wanted = {lang.tag.lower(), lang.locale.language, lang.catalog.replace("_", "-").lower()}
     for key in sorted(texts, key=len, reverse=True):  # the most specific tag first
         variant = getattr(texts[key], field)
-        if variant is not None and key.replace("_", "-").lower() in {w.replace("_", "-") for w in wanted}:
+        if variant is not None and key.replace("_", "-").lower() in wanted:
             return str(variant)
     return lang.gettext(base)
 

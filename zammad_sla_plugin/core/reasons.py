@@ -39,33 +39,34 @@ _STATE_REASONS: dict[str, str] = {
 }  # fmt: skip
 
 
+def _named(names: dict[str, str], value: str, lang: Language) -> str:
+    """`value` as the reader says it when `names` lists it; unchanged in the source language or when unlisted."""
+    return lang.gettext(names[value]) if value in names and not lang.is_source else value
+
+
 def state_name(state: str, lang: Language) -> str:
     """`breached` -> `incumplido`: a status or clock state as the reader says it."""
-    if lang.is_source or state not in STATE_NAMES:
-        return state
-    return lang.gettext(STATE_NAMES[state])
+    return _named(STATE_NAMES, state, lang)
 
 
 def severity_name(severity: str, lang: Language) -> str:
     """A severity of the Aivo policy in the reader's language (other names unchanged)."""
-    if lang.is_source or severity not in SEVERITY_NAMES:
-        return severity
-    return lang.gettext(SEVERITY_NAMES[severity])
+    return _named(SEVERITY_NAMES, severity, lang)
 
 
 def proposal_status_name(status: str, lang: Language) -> str:
     """`approved` -> `aprobada`: a proposal status as the reader says it."""
-    return lang.gettext(PROPOSAL_STATUS_NAMES[status]) if status in PROPOSAL_STATUS_NAMES and not lang.is_source else status
+    return _named(PROPOSAL_STATUS_NAMES, status, lang)
 
 
 def origin_name(origin: str, lang: Language) -> str:
     """`third_party` -> `tercero`: an origin value as the reader says it (others unchanged)."""
-    return lang.gettext(ORIGIN_NAMES[origin]) if origin in ORIGIN_NAMES and not lang.is_source else origin
+    return _named(ORIGIN_NAMES, origin, lang)
 
 
 def clock_name(clock: str, lang: Language) -> str:
     """`business` -> `hábil`: a clock's name as the reader says it."""
-    return lang.gettext(CLOCK_NAMES[clock]) if clock in CLOCK_NAMES and not lang.is_source else clock
+    return _named(CLOCK_NAMES, clock, lang)
 
 
 def holiday_name(calendar: WorkingCalendar, day: date, lang: Language) -> str | None:
@@ -120,33 +121,39 @@ def reason_text(item: dict[str, Any], lang: Language, policy: Policy | None = No
     return reason
 
 
-# The explanation's English sentences (clock.support_24x7_conditions, explain._scope_text)
-# and the message that says each in another language; a sentence not listed stays English.
-_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), message) for pattern, message in (
-    (r"^severity in (?P<severities>\[.*\])$", N_("severity in %(severities)s")),
-    (r"^organization (?P<attribute>\S+) is true$", N_("organization %(attribute)s is true")),
-    (r"^ticket (?P<attribute>\S+) is (?P<value>.+)$", N_("ticket %(attribute)s is %(value)s")),
-    (r"^created outside working hours$", N_("created outside working hours")),
-    (r"^came in by phone \(first article type in (?P<types>\[.*\]), is (?P<type>.+)\)$",
-     N_("came in by phone (first article type in %(types)s, is %(type)s)")),
-    (r"^all conditions met$", N_("all conditions met")),
-    (r"^merged ticket: not counted in compliance$", N_("merged ticket: not counted in compliance")),
-    (r"^origin (?P<origin>.+) is claimed but (?P<attribute>\S+) is blank: counted like any other ticket \(and tagged "
-     r"(?P<tag>\S+)\) until the evidence is written$",
-     N_("origin %(origin)s is claimed but %(attribute)s is blank: counted like any other ticket (and tagged %(tag)s) "
-        "until the evidence is written")),
-    (r"^origin (?P<origin>.+) is excluded and (?P<attribute>\S+) is written: not counted in compliance$",
-     N_("origin %(origin)s is excluded and %(attribute)s is written: not counted in compliance")),
-    (r"^origin (?P<origin>.+) is excluded \(the policy does not require evidence\): not counted in compliance$",
-     N_("origin %(origin)s is excluded (the policy does not require evidence): not counted in compliance")),
-    (r"^sla_kind (?P<kind>.+) is out of the SLA scope: no deadlines$", N_("sla_kind %(kind)s is out of the SLA scope: no deadlines")),
-    (r"^matched by it matches every ticket$", N_("matched by it matches every ticket")),
-    (r"^matched by (?P<why>.+)$", N_("matched by %(why)s")),
-    (r"^no contract matched: the default terms$", N_("no contract matched: the default terms")),
-    (r"^the policy's terms \(no contracts defined\)$", N_("the policy's terms (no contracts defined)")),
-    (r"^chosen by name \(the version in force at creation\)$", N_("chosen by name (the version in force at creation)")),
-    (r"^chosen by name \(the version in force on (?P<day>.+)\)$", N_("chosen by name (the version in force on %(day)s)")),
-))
+# The explanation's English sentences (clock.support_24x7_conditions, explain._scope_text,
+# contracts' reasons) as messages; a sentence that none of them spells stays English.
+# Earlier messages win (the constant "matched by it matches every ticket" before "matched by ...").
+_SENTENCE_MESSAGES: tuple[str, ...] = (
+    N_("severity in %(severities)s"),
+    N_("organization %(attribute)s is true"),
+    N_("ticket %(attribute)s is %(value)s"),
+    N_("created outside working hours"),
+    N_("came in by phone (first article type in %(types)s, is %(type)s)"),
+    N_("all conditions met"),
+    N_("merged ticket: not counted in compliance"),
+    N_("origin %(origin)s is claimed but %(attribute)s is blank: counted like any other ticket (and tagged %(tag)s) "
+       "until the evidence is written"),
+    N_("origin %(origin)s is excluded and %(attribute)s is written: not counted in compliance"),
+    N_("origin %(origin)s is excluded (the policy does not require evidence): not counted in compliance"),
+    N_("sla_kind %(kind)s is out of the SLA scope: no deadlines"),
+    N_("matched by it matches every ticket"),
+    N_("matched by %(why)s"),
+    N_("no contract matched: the default terms"),
+    N_("the policy's terms (no contracts defined)"),
+    N_("chosen by name (the version in force at creation)"),
+    N_("chosen by name (the version in force on %(day)s)"),
+)
+
+
+def _sentence_pattern(message: str) -> re.Pattern[str]:
+    """The English sentence `message` spells, its `%(name)s` placeholders as named groups (shortest first)."""
+    pieces = re.split(r"%\((\w+)\)s", message)  # literal, name, literal, name, ...
+    return re.compile("".join(f"(?P<{piece}>.+?)" if index % 2 else re.escape(piece) for index, piece in enumerate(pieces)))
+
+
+# Derived from the messages themselves, so a pattern cannot drift from its message.
+_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((_sentence_pattern(m), m) for m in _SENTENCE_MESSAGES)
 
 
 def sentence_text(text: str, lang: Language) -> str:
@@ -154,6 +161,6 @@ def sentence_text(text: str, lang: Language) -> str:
     if lang.is_source:
         return text
     for pattern, message in _SENTENCES:
-        if match := pattern.match(text):
+        if match := pattern.fullmatch(text):
             return lang._(message, **match.groupdict())
     return text

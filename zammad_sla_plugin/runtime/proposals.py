@@ -172,13 +172,14 @@ def answers(articles: list[dict[str, Any]], ours: set[int], status: str) -> Answ
     """The recipients our e-mail articles in `ours` reached, and whether our no-address note exists."""
     emailed: set[str] = set()
     noted = False
+    subjects = no_address_subjects(status)
     for article in articles:
         if article.get("id") not in ours:
             continue
         if article.get("type") == "email" and article.get("sender") == "Agent" and not article.get("internal"):
             emailed |= {address.lower() for _name, address in getaddresses([article.get("to") or "",
                                                                               article.get("cc") or ""]) if address}
-        elif article.get("type") == "note" and article.get("subject") in no_address_subjects(status):
+        elif article.get("type") == "note" and article.get("subject") in subjects:
             noted = True
     return Answers(frozenset(emailed), noted)
 
