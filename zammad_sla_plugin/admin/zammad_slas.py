@@ -496,8 +496,8 @@ def _table_lines(path: str, table: Mapping[str, Any]) -> list[str]:
         if isinstance(value, Mapping):
             sub = f"{path}.{_key(key)}"
             inner = _table_lines(sub, value)
-            # A table holding only sub-tables needs no header of its own.
-            lines += ([""] if inner and inner[0] == "" else ["", f"[{sub}]"]) + (inner[1:] if inner and inner[0] == "" else inner)
+            # A table holding only sub-tables needs no header of its own (`inner` starts at theirs).
+            lines += inner if inner[:1] == [""] else ["", f"[{sub}]", *inner]
     return lines
 
 
