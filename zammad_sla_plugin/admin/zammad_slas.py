@@ -418,12 +418,11 @@ def translate(slas: Sequence[Mapping[str, Any]], calendars: Sequence[Mapping[str
             match, expressed = _match(sla["condition"], terms, lookups, warnings)
             if match:
                 data["match"] = match
-            if not expressed and all(match.values()):
+            if not expressed:
                 enabled = False
-                warnings.append("none of its conditions can be expressed: the contract would match every ticket, so it is "
-                                "written commented out")
-            elif not expressed:
-                enabled = False
+                if all(match.values()):  # else `_match` already said why it can never match
+                    warnings.append("none of its conditions can be expressed: the contract would match every ticket, so "
+                                    "it is written commented out")
         elif sla is not fallback:
             enabled = False
             warnings.append(f"never applies in Zammad: of the SLAs without conditions only the last by name, "
