@@ -174,9 +174,9 @@ def _priority_leaf(leaf: Mapping[str, Any], terms: PolicyTerms, lookups: Lookups
         elif severity not in severities:
             severities.append(severity)
     allowed_names = {lookups.priorities[p] for p in allowed}
+    existing = set(lookups.priorities.values())
     for severity in severities:
-        wider = sorted(p for p, s in terms.priorities.items() if s == severity and p not in allowed_names
-                       and p in set(lookups.priorities.values()))
+        wider = sorted(p for p, s in terms.priorities.items() if s == severity and p not in allowed_names and p in existing)
         if wider:
             warnings.append(f"severity {severity!r} also covers priority {', '.join(map(repr, wider))}, which the Zammad "
                             "condition excludes: the contract matches those tickets too")
@@ -375,12 +375,8 @@ def _contract_name(raw: str, taken: set[str], warnings: list[str]) -> str:
 
 def _targets(sla: Mapping[str, Any], terms: PolicyTerms, warnings: list[str]) -> dict[str, dict[str, Any]]:
     first, solution = sla.get("first_response_time"), sla.get("solution_time")
-    severities: list[str] = []
-    for severity in terms.priorities.values():
-        if severity not in severities:
-            severities.append(severity)
     tables: dict[str, dict[str, Any]] = {}
-    for severity in severities:
+    for severity in dict.fromkeys(terms.priorities.values()):  # each once, in the policy's order
         default_first, default_resolution = terms.targets.get(severity, (math.nan, math.nan))
         tables[severity] = {
             "clock": "business",
