@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import tempfile
 import time
 from collections import Counter
@@ -43,20 +43,15 @@ def child(url: str, concurrency: int) -> None:
 
     policy = load_policy()
     make_client = client_factory(url, TOKEN)
-    started, cpu_started = time.perf_counter(), _cpu()
+    started, cpu_started = time.perf_counter(), cpu_seconds(os.getpid())
     with make_client() as lister, tempfile.TemporaryDirectory() as data_dir:
         runner = Backfill(evaluator_factory(make_client, policy, lambda: NOW),
                           ProgressFile(Path(data_dir) / PROGRESS_FILENAME), concurrency=concurrency, show_progress=False)
         # As `zammad-sla backfill` runs it: one pass, the search is the selection.
         summary = runner.run(listing=lambda: selected(candidate_tickets(lister, policy), policy))
-    print(json.dumps({"seconds": time.perf_counter() - started, "cpu_s": _cpu() - cpu_started,
+    print(json.dumps({"seconds": time.perf_counter() - started, "cpu_s": cpu_seconds(os.getpid()) - cpu_started,
                       "tickets": summary.evaluated, "failed": len(summary.failed), "changed": summary.changed,
                       "statuses": summary.statuses, "peak_rss_mb": peak_rss_mb()}))
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def parallelism(result: dict[str, object]) -> float:

@@ -112,6 +112,8 @@ def close_enough(ours: datetime | None, theirs: datetime | None, transitions: in
     return abs(ours - theirs) <= MINUTE * (1 + transitions)
 
 
+_DEFAULT_SEVERITIES = load_policy().severities  # what the contracts' own targets are scaled from
+
 # The 49 contracts that match none of the benchmark's tickets: (time zone, holidays country, subdivision).
 _CALENDARS = (
     ("America/Argentina/Buenos_Aires", "AR", ""), ("America/Sao_Paulo", "BR", "SP"), ("America/Mexico_City", "MX", ""),
@@ -136,12 +138,11 @@ def _calendar(index: int, zone: str, country: str, subdiv: str) -> str:
 
 def _targets(scale: float) -> str:
     """Own targets per severity, scaled from the default policy's."""
-    rows = (("blocker", "24x7", 60, 360), ("high", "business", 120, 480), ("medium", "business", 240, 2700),
-            ("low", "business", 240, 2700))  # fmt: skip
     return "".join(
-        f"[contracts.severities.{name}]\nclock = \"{clock}\"\n"
-        f"first_response_minutes = {round(fr * scale)}\nresolution_minutes = {round(res * scale)}\n"
-        for name, clock, fr, res in rows
+        f"[contracts.severities.{name}]\nclock = \"{t.clock}\"\n"
+        f"first_response_minutes = {round(t.first_response_minutes * scale)}\n"
+        f"resolution_minutes = {round(t.resolution_minutes * scale)}\n"
+        for name, t in _DEFAULT_SEVERITIES.items()
     )
 
 

@@ -174,9 +174,9 @@ def _priority_leaf(leaf: Mapping[str, Any], terms: PolicyTerms, lookups: Lookups
         elif severity not in severities:
             severities.append(severity)
     allowed_names = {lookups.priorities[p] for p in allowed}
+    existing = set(lookups.priorities.values())
     for severity in severities:
-        wider = sorted(p for p, s in terms.priorities.items() if s == severity and p not in allowed_names
-                       and p in set(lookups.priorities.values()))
+        wider = sorted(p for p, s in terms.priorities.items() if s == severity and p not in allowed_names and p in existing)
         if wider:
             warnings.append(f"severity {severity!r} also covers priority {', '.join(map(repr, wider))}, which the Zammad "
                             "condition excludes: the contract matches those tickets too")
@@ -375,12 +375,8 @@ def _contract_name(raw: str, taken: set[str], warnings: list[str]) -> str:
 
 def _targets(sla: Mapping[str, Any], terms: PolicyTerms, warnings: list[str]) -> dict[str, dict[str, Any]]:
     first, solution = sla.get("first_response_time"), sla.get("solution_time")
-    severities: list[str] = []
-    for severity in terms.priorities.values():
-        if severity not in severities:
-            severities.append(severity)
     tables: dict[str, dict[str, Any]] = {}
-    for severity in severities:
+    for severity in dict.fromkeys(terms.priorities.values()):  # each once, in the policy's order
         default_first, default_resolution = terms.targets.get(severity, (math.nan, math.nan))
         tables[severity] = {
             "clock": "business",
@@ -418,12 +414,11 @@ def translate(slas: Sequence[Mapping[str, Any]], calendars: Sequence[Mapping[str
             match, expressed = _match(sla["condition"], terms, lookups, warnings)
             if match:
                 data["match"] = match
-            if not expressed and all(match.values()):
+            if not expressed:
                 enabled = False
-                warnings.append("none of its conditions can be expressed: the contract would match every ticket, so it is "
-                                "written commented out")
-            elif not expressed:
-                enabled = False
+                if all(match.values()):  # else `_match` already said why it can never match
+                    warnings.append("none of its conditions can be expressed: the contract would match every ticket, so "
+                                    "it is written commented out")
         elif sla is not fallback:
             enabled = False
             warnings.append(f"never applies in Zammad: of the SLAs without conditions only the last by name, "
@@ -496,8 +491,8 @@ def _table_lines(path: str, table: Mapping[str, Any]) -> list[str]:
         if isinstance(value, Mapping):
             sub = f"{path}.{_key(key)}"
             inner = _table_lines(sub, value)
-            # A table holding only sub-tables needs no header of its own.
-            lines += ([""] if inner and inner[0] == "" else ["", f"[{sub}]"]) + (inner[1:] if inner and inner[0] == "" else inner)
+            # A table holding only sub-tables needs no header of its own (`inner` starts at theirs).
+            lines += inner if inner[:1] == [""] else ["", f"[{sub}]", *inner]
     return lines
 
 

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from zammad_sla_plugin.core.contracts import customer_domain
 from zammad_sla_plugin.runtime.per_thread import PerThread, close_if_closable
 from zammad_sla_plugin.zammad.read_ahead import read_ahead
 from zammad_sla_plugin.core.times import format_utc, parse_time
@@ -137,12 +138,11 @@ def with_customers(
     source: ReportSource, chosen: Iterator[tuple[dict[str, Any], dict[str, Any] | None]]
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]]:
     """Each chosen ticket with its customer's user record (each customer fetched once), for
-    contracts that select on the customer's e-mail domain. Not fetched when the ticket's
-    `customer` login is already the address (Zammad logs e-mail customers in by it)."""
+    contracts that select on the customer's e-mail domain. Not fetched when the ticket itself
+    gives the domain (its `customer` login is the address: Zammad logs e-mail customers in by it)."""
     customers = OrganizationCache(source.get_user)
     for ticket, org in chosen:
-        login = ticket.get("customer")
-        known = isinstance(login, dict) or (isinstance(login, str) and "@" in login)
+        known = customer_domain(ticket, None) is not None
         yield ticket, org, None if known else customers.get(ticket.get("customer_id"))
 
 
