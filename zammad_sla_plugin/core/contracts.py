@@ -101,11 +101,8 @@ def customer_domain(ticket: dict[str, Any], customer: dict[str, Any] | None) -> 
 def customer_to_read(ticket: dict[str, Any], policy: Policy) -> int | None:
     """The id of the customer whose user record a `customer_domain` selector needs, or None
     when no selector reads it or the ticket already carries the address (`customer_domain`)."""
-    if not policy.contract_book.needs_customer:
-        return None
-    login = ticket.get("customer")
-    if isinstance(login, dict) or (isinstance(login, str) and "@" in login):
-        return None  # the webhook's nested customer, or a REST login that is the address
+    if not policy.contract_book.needs_customer or customer_domain(ticket, None) is not None:
+        return None  # no selector reads it, or the ticket gives the address (webhook customer, REST login)
     return _int(ticket.get("customer_id"))
 
 
