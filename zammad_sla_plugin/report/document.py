@@ -92,9 +92,9 @@ DEFINITIONS: tuple[str, ...] = (
 
 # Added to DEFINITIONS when the policy defines contracts.
 CONTRACT_DEFINITIONS: tuple[str, ...] = (
-    "Contract: the contract each ticket was measured under (the first whose conditions it meets at its "
+    N_("Contract: the contract each ticket was measured under (the first whose conditions it meets at its "
     "evaluation, else the default), at the version in force when the ticket was created. Times to "
-    "assignment / to resolution count the working hours of that contract's calendar.",
+    "assignment / to resolution count the working hours of that contract's calendar."),
 )
 
 
