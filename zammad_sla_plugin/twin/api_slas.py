@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Blueprint, jsonify
 
-from .context import actor_id, body, expand, paginate, truthy, twin
+from .context import actor_id, add_crud_routes, body, expand, paginate, truthy, twin
 from .policy import ENDPOINT_PERMISSIONS
 from .state import TwinState
 from .util import ApiError
@@ -356,11 +356,7 @@ def _register(plural: str, model: str, table: str, columns: tuple[str, ...],
                 _min_one_default(state)
         return jsonify({})
 
-    bp.add_url_rule(f"/{plural}", f"{plural}_index", index, methods=["GET"])
-    bp.add_url_rule(f"/{plural}/<int:ident>", f"{plural}_show", show, methods=["GET"])
-    bp.add_url_rule(f"/{plural}", f"{plural}_create", create, methods=["POST"])
-    bp.add_url_rule(f"/{plural}/<int:ident>", f"{plural}_update", update, methods=["PUT"])
-    bp.add_url_rule(f"/{plural}/<int:ident>", f"{plural}_destroy", destroy, methods=["DELETE"])
+    add_crud_routes(bp, plural, index, show, create, update, destroy)
 
 
 def _calendar_references(state: TwinState, row: dict[str, Any]) -> None:
