@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import requests
 
+from tests.zammad_specs.conftest import Response
 from zammad_sla_plugin.twin import TwinServer
 
 # The Zammad commit the SLA and calendar request specs were read at.
 ZAMMAD_COMMIT = "bfa96f03ea45e9b204e56a568b1a1c3eef67caf2"
 ADMIN_TOKEN = "spec-admin-token"  # the twin's token user: Admin + Agent roles, like create(:admin)
-
-
-class Response:
-    """Status and parsed body of one call (json_response in the specs)."""
-
-    def __init__(self, raw: requests.Response) -> None:
-        self.status = raw.status_code
-        self.json: Any = raw.json() if raw.content else None
 
 
 def call(twin: TwinServer, method: str, path: str, token: str | None = ADMIN_TOKEN, **kwargs: Any) -> Response:
@@ -31,10 +23,7 @@ def call(twin: TwinServer, method: str, path: str, token: str | None = ADMIN_TOK
 def token_for(twin: TwinServer, login: str, permissions: list[str] | None = None) -> str:
     """A token of a new user: an agent (`create(:agent)`), or, with `permissions`, a user whose only
     role holds exactly those (`create(:admin_only, roles: [])` + `create(:role, permissions: [...])`)."""
-    user = twin.add_agent(login, permissions=permissions)
-    token = secrets.token_hex(8)
-    twin.context.tokens[token] = int(user["id"])
-    return token
+    return twin.token_for(twin.add_agent(login, permissions=permissions)["id"])
 
 
 def business_hours_9_17() -> dict[str, Any]:

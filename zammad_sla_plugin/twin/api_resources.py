@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify
 
 from . import objects
 from . import assets as asset_builder
-from .context import actor_id, body, expand, paginate, truthy, twin
+from .context import actor_id, add_crud_routes, body, expand, paginate, truthy, twin
 from .records import (
     GROUP_COLUMNS, ORGANIZATION_COLUMNS, OVERVIEW_COLUMNS, PRIORITY_COLUMNS, STATE_COLUMNS, TRIGGER_COLUMNS,
     USER_COLUMNS, WEBHOOK_COLUMNS, blank, new_user,
@@ -214,11 +214,7 @@ def _register(name: str, resource: Resource) -> None:
             del state.tables[resource.table][row["id"]]
         return jsonify({})
 
-    bp.add_url_rule(f"/{name}", f"{name}_index", index, methods=["GET"])
-    bp.add_url_rule(f"/{name}/<int:ident>", f"{name}_show", show, methods=["GET"])
-    bp.add_url_rule(f"/{name}", f"{name}_create", create, methods=["POST"])
-    bp.add_url_rule(f"/{name}/<int:ident>", f"{name}_update", update, methods=["PUT"])
-    bp.add_url_rule(f"/{name}/<int:ident>", f"{name}_destroy", destroy, methods=["DELETE"])
+    add_crud_routes(bp, name, index, show, create, update, destroy)
 
 
 def _assets(resource: Resource, state: TwinState, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -22,8 +22,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Blueprint, jsonify
 
-from .context import actor_id, body, expand, paginate, truthy, twin
-from .policy import ENDPOINT_PERMISSIONS
+from .context import actor_id, add_crud_routes, body, expand, paginate, truthy, twin
 from .state import TwinState
 from .util import ApiError
 
@@ -40,14 +39,6 @@ CALENDAR_COLUMNS: tuple[str, ...] = (
 )
 _STAMPS = frozenset({"id", "created_at", "updated_at", "created_by_id", "updated_by_id"})
 _CALENDAR_READONLY = frozenset({"last_log", "last_sync"})
-
-# slas_controller_policy.rb: default_permit!('admin.sla'); calendars_controller_policy.rb:
-# default_permit!('admin.calendar'), timezones also for admin.trigger / admin.scheduler.
-for _action in ("index", "show", "create", "update", "destroy"):
-    ENDPOINT_PERMISSIONS[f"slas.slas_{_action}"] = ["admin.sla"]
-    ENDPOINT_PERMISSIONS[f"slas.calendars_{_action}"] = ["admin.calendar"]
-ENDPOINT_PERMISSIONS["slas.calendars_init"] = ["admin.calendar"]
-ENDPOINT_PERMISSIONS["slas.calendars_timezones"] = ["admin.calendar", "admin.trigger", "admin.scheduler"]
 
 # A few entries of config/holiday_calendars.yml (country -> Google calendar domain), for
 # /calendars_init; the twin never fetches them.
@@ -87,8 +78,6 @@ def seed_calendar(state: TwinState) -> dict[str, Any]:
     row.update(name="Default", timezone="Europe/Berlin", default=True, public_holidays={},
                business_hours={day: {"active": day not in ("sat", "sun"), "timeframes": [["09:00", "17:00"]]} for day in DAYS},
                **_stamp(state, 1))
-    state.tables.setdefault("calendars", {})
-    state.tables.setdefault("slas", {})
     return state.insert("calendars", row)
 
 
@@ -356,11 +345,7 @@ def _register(plural: str, model: str, table: str, columns: tuple[str, ...],
                 _min_one_default(state)
         return jsonify({})
 
-    bp.add_url_rule(f"/{plural}", f"{plural}_index", index, methods=["GET"])
-    bp.add_url_rule(f"/{plural}/<int:ident>", f"{plural}_show", show, methods=["GET"])
-    bp.add_url_rule(f"/{plural}", f"{plural}_create", create, methods=["POST"])
-    bp.add_url_rule(f"/{plural}/<int:ident>", f"{plural}_update", update, methods=["PUT"])
-    bp.add_url_rule(f"/{plural}/<int:ident>", f"{plural}_destroy", destroy, methods=["DELETE"])
+    add_crud_routes(bp, plural, index, show, create, update, destroy)
 
 
 def _calendar_references(state: TwinState, row: dict[str, Any]) -> None:

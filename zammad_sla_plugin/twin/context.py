@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from flask import current_app, g, request
+from flask import Blueprint, current_app, g, request
 
 from .clock import TwinClock
 from .delivery import Deliverer
@@ -37,6 +37,17 @@ class TwinContext:
 def twin() -> TwinContext:
     """The TwinContext of the running app."""
     return current_app.config["TWIN"]
+
+
+def add_crud_routes(bp: Blueprint, name: str, index: Callable[..., Any], show: Callable[..., Any],
+                    create: Callable[..., Any], update: Callable[..., Any], destroy: Callable[..., Any]) -> None:
+    """Rails `resources :<name>` on `bp`: endpoints `<name>_index|show|create|update|destroy`,
+    the names ENDPOINT_PERMISSIONS keys on; member routes take `<int:ident>`."""
+    member = f"/{name}/<int:ident>"
+    for path, action, view, method in ((f"/{name}", "index", index, "GET"), (member, "show", show, "GET"),
+                                       (f"/{name}", "create", create, "POST"), (member, "update", update, "PUT"),
+                                       (member, "destroy", destroy, "DELETE")):
+        bp.add_url_rule(path, f"{name}_{action}", view, methods=[method])
 
 
 def body() -> dict[str, Any]:

@@ -42,6 +42,12 @@ _crud("workflows.core_workflows", ["admin.core_workflow"], ["admin.core_workflow
 # organizations_controller_policy.rb (show? also lets members see their own organization)
 _crud("resources.organizations", ["ticket.agent", "admin.organization"], ["ticket.agent", "admin.organization"])
 ENDPOINT_PERMISSIONS["resources.organizations_destroy"] = ["admin.organization"]
+# slas_controller_policy.rb: default_permit!('admin.sla'); calendars_controller_policy.rb:
+# default_permit!('admin.calendar'), timezones also for admin.trigger / admin.scheduler.
+_crud("slas.slas", ["admin.sla"], ["admin.sla"])
+_crud("slas.calendars", ["admin.calendar"], ["admin.calendar"])
+ENDPOINT_PERMISSIONS["slas.calendars_init"] = ["admin.calendar"]
+ENDPOINT_PERMISSIONS["slas.calendars_timezones"] = ["admin.calendar", "admin.trigger", "admin.scheduler"]
 # object_manager_attributes_controller_policy.rb: default_permit!('admin.object')
 for _action in (*_CRUD, "execute_migrations", "discard_changes"):
     ENDPOINT_PERMISSIONS[f"resources.attributes_{_action}"] = ["admin.object"]

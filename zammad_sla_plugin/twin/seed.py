@@ -142,14 +142,11 @@ def add_agent(state: TwinState, login: str, firstname: str = "", lastname: str =
               active: bool = True) -> dict[str, Any]:
     """An agent with the default notification matrix; `permissions` replaces the Agent role
     by a role "<login>" holding exactly those."""
-    roles = [2] if permissions is None else [_role_with(state, login, permissions)]
-    user = new_user(login=login, firstname=firstname, lastname=lastname, email=login if "@" in login else "",
-                    active=active, department="", address="",
-                    preferences={"notification_config": {"matrix": copy.deepcopy(_MATRIX)}, "locale": "en-us"},
-                    **_stamp(state))
-    user["_role_ids"] = roles
-    user["_group_ids"] = {1: ["full"]} if groups is None else {int(k): list(v) for k, v in groups.items()}
-    return state.insert("users", user)
+    user = add_user(state, login, firstname, lastname, roles=["Agent"],
+                    groups={1: ["full"]} if groups is None else groups, active=active)
+    if permissions is not None:
+        user["_role_ids"] = [_role_with(state, login, permissions)]
+    return user
 
 
 ROLE_IDS = {"Admin": 1, "Agent": 2, "Customer": 3}

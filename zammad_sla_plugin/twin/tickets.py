@@ -330,21 +330,24 @@ def check_article_params(params: dict[str, Any]) -> None:
         for key in ("mime-type", "filename", "data"):
             if not item.get(key):
                 raise ApiError(422, f"Attachment needs '{key}' param for attachment with index '{index}'")
-        try:  # Base64.strict_decode64 of the data without line breaks
-            base64.b64decode(str(item["data"]).replace("\r", "").replace("\n", ""), validate=True)
+        try:
+            _attachment_content(item)
         except (binascii.Error, ValueError):
             raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
+
+
+def _attachment_content(item: dict[str, Any]) -> bytes:
+    """Base64.strict_decode64 of an attachment's data without line breaks."""
+    return base64.b64decode(str(item["data"]).replace("\r", "").replace("\n", ""), validate=True)
 
 
 def _attachments(state: TwinState, raw: Any) -> list[dict[str, Any]]:
+    """The stored attachments of an article whose params check_article_params accepted."""
     result = []
-    for index, item in enumerate(raw if isinstance(raw, list) else []):
+    for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict):
             continue
-        try:
-            content = base64.b64decode(str(item.get("data") or "").replace("\r", "").replace("\n", ""), validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(422, f"Invalid base64 for attachment with index '{index}'") from None
+        content = _attachment_content(item)
         size = len(content)
         ident = next(state.attachment_ids)
         state.attachment_data[ident] = content
