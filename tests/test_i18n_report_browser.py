@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_report_html_browser import CHROMIUM, POLICY, report_document, run_chromium
+from tests.test_report_html_browser import POLICY, needs_chromium, report_document, run_chromium
 from zammad_sla_plugin.report.render_html import render_html
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium not installed (Debian: apt-get install -y chromium)"
-)
+pytestmark = needs_chromium
 
 # Proper names, units and words Spanish/Portuguese and English write alike.
 ALLOWED = {"SLA", "Zammad", "zammad", "sla", "UTC", "Aires", "Buenos", "ticket", "tickets", "Ticket", "Tickets",

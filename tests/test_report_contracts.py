@@ -41,13 +41,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
 from click.testing import CliRunner
 
 from tests.html_support import Page
 from tests.sla_builders import history, owner_change, state_change, ticket
 from tests.test_report_command import TOKEN, Seeder
-from tests.test_report_html_browser import CHROMIUM, run_chromium
+from tests.test_report_html_browser import needs_chromium, run_chromium
 from zammad_sla_plugin.cli import main
 from zammad_sla_plugin.core.policy import Policy, default_policy_text, load_policy, policy_from_text
 from zammad_sla_plugin.report.collect import iter_records
@@ -361,7 +360,7 @@ class _RowCells(HTMLParser):
             self.tables[-1][-1] += int(colspan) if colspan else 1
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian: apt-get install -y chromium)")
+@needs_chromium
 def test_chromium_keeps_every_row_as_wide_as_its_header(tmp_path: Path) -> None:
     path = tmp_path / "report.html"
     path.write_text(render_html(document()), encoding="utf-8")
