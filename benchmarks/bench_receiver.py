@@ -46,7 +46,9 @@ SEQUENTIAL = 1000  # requests sent one at a time before the concurrent run
 
 
 # -- server side (runs in the subprocess) ------------------------------------------------
-def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool, fsync: bool) -> None:
+def _serve(
+    kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: bool, fsync: bool, journal: bool = True
+) -> None:
     import logging
 
     from flask import Flask, jsonify
@@ -66,10 +68,19 @@ def _serve(kind: str, data_dir: str, threads: int, evaluate_ms: float, consume: 
         def evaluate(ticket_id: int) -> None:
             time.sleep(evaluate_ms / 1000)  # stands in for the Zammad round trips
 
+        from zammad_sla_plugin.runtime.journal import JOURNAL_DIRNAME, DeliveryJournal
+
         metrics = Metrics()
         queue = TicketQueue(build_huey(data_dir=data_dir, sqlite_fsync=fsync), evaluate, metrics=metrics)
         metrics.set_queue_depth_source(queue.depth)
-        app = create_app(secret=SECRET, enqueue=queue.submit, metrics=metrics)
+        enqueue = queue.submit
+        if journal and not fsync:  # as `Sidecar.open_journal` does for `zammad-sla serve`
+            delivery_journal = DeliveryJournal(
+                queue, Path(data_dir) / JOURNAL_DIRNAME, ttl_seconds=queue.delivery_ttl_seconds
+            )
+            delivery_journal.open()
+            enqueue = delivery_journal.submit
+        app = create_app(secret=SECRET, enqueue=enqueue, metrics=metrics)
         # As `Sidecar.start_consumer` does in `zammad-sla serve`.
         handle = start_consumer(queue.huey, 2, max_poll_delay=0.1) if consume else None
     else:
@@ -154,7 +165,7 @@ def _start(kind: str, data_dir: str, args: argparse.Namespace) -> tuple[subproce
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--data-dir", data_dir, "--server-threads", str(args.server_threads),
          "--evaluate-ms", str(args.evaluate_ms), *(["--no-consumer"] if args.no_consumer else []),
-         *(["--queue-fsync"] if args.queue_fsync else [])],
+         *(["--queue-fsync"] if args.queue_fsync else []), *(["--no-journal"] if args.no_journal else [])],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
@@ -178,6 +189,9 @@ def main() -> None:
     parser.add_argument("--no-consumer", action="store_true", help="run the receiver without evaluation threads")
     parser.add_argument("--queue-fsync", action="store_true", help="fsync every queue commit (ZAMMAD_SLA_QUEUE_FSYNC=on)")
     parser.add_argument(
+        "--no-journal", action="store_true", help="acknowledge after the queue commit, without the delivery journal"
+    )
+    parser.add_argument(
         "--evaluate-ms",
         type=float,
         default=20.0,
@@ -187,7 +201,10 @@ def main() -> None:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer, args.queue_fsync)
+        _serve(
+            args.serve, args.data_dir, args.server_threads, args.evaluate_ms, not args.no_consumer, args.queue_fsync,
+            not args.no_journal,
+        )
         return
 
     bodies = _bodies()
@@ -196,6 +213,7 @@ def main() -> None:
         f"{args.threads} concurrent keep-alive senders, waitress threads={args.server_threads}, "
         + ("no consumer" if args.no_consumer else f"consumer: 2 threads, {args.evaluate_ms:g} ms per evaluation")
         + (", queue fsync on" if args.queue_fsync else "")
+        + (", no journal" if args.no_journal or args.queue_fsync else ", journal")
     )
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as data_dir:

@@ -223,9 +223,9 @@ def test_webhooks_skip_flask_and_answer_as_flask_would(tmp_path: Path) -> None:
     ]  # fmt: skip
     for body, signature, delivery in cases:
         ours, theirs = (post(app.test_client(), body, signature=signature, delivery=delivery) for app in (fast, through_flask))
-        assert (ours.status_code, ours.get_json(), ours.content_type) == (
-            theirs.status_code, theirs.get_json(), theirs.content_type,
-        )  # fmt: skip
+        assert (ours.status_code, ours.data, ours.content_type) == (
+            theirs.status_code, theirs.data, theirs.content_type,
+        )  # fmt: skip  (the same bytes: the acknowledgement is formatted without json.dumps)
     assert flask_saw == []  # every webhook was answered before Flask
     fast.test_client().get("/healthz")
     assert flask_saw == ["/healthz"]

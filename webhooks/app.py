@@ -32,6 +32,8 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_input_stream
 
+from webhooks.ticket_id import raw_ticket_id, ticket_id_in
+
 
 
 class ReceiverMetrics(Protocol):
@@ -118,19 +120,23 @@ def _verify_signature(secret: bytes, body: bytes, header: str | None) -> None:
         raise _Rejected(401, "signature_invalid", "X-Hub-Signature does not match the body")
 
 
-def _parse_json(body: bytes) -> Any:
+def _ticket_id_of(body: bytes) -> int:
+    """The ticket id of a delivery's body, or a 400 (not JSON) / 422 (no ticket id) rejection."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        raw = raw_ticket_id(body)
+    except ValueError:  # UnicodeDecodeError included
         raise _Rejected(400, "bad_json", "body is not valid JSON") from None
     except RecursionError:
         raise _Rejected(400, "bad_json", "body is JSON nested too deeply") from None
+    return _valid_ticket_id(raw)
 
 
 def ticket_id_from(payload: Any) -> int:
     """Extract `payload["ticket"]["id"]` as a positive int or raise a 422 rejection."""
-    ticket = payload.get("ticket") if isinstance(payload, dict) else None
-    raw = ticket.get("id") if isinstance(ticket, dict) else None
+    return _valid_ticket_id(ticket_id_in(payload))
+
+
+def _valid_ticket_id(raw: Any) -> int:
     if isinstance(raw, bool):  # bool is an int subclass; True is not ticket 1
         raw = None
     if isinstance(raw, str) and _DIGITS.fullmatch(raw):
@@ -226,7 +232,7 @@ def create_app(
             if body is None or len(body) > MAX_BODY_BYTES:
                 raise _Rejected(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
             _verify_signature(secret, body, environ.get("HTTP_X_HUB_SIGNATURE"))
-            ticket_id = ticket_id_from(_parse_json(body))
+            ticket_id = _ticket_id_of(body)
         except _Rejected as exc:
             return reject(exc)
         delivery_id = _delivery_id(environ.get("HTTP_X_ZAMMAD_DELIVERY"))
@@ -322,10 +328,21 @@ class _WebhookRoute:
         except Exception:
             logger.exception("unhandled error")
             status, document = 500, {"error": "internal error"}
-        # As Flask's jsonify renders it outside debug mode.
-        body = (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()
-        start_response(
-            f"{status} {HTTPStatus(status).phrase}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-        )
+        body = _render(document)
+        start_response(_STATUS_LINES[status], [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
+
+
+def _render(document: dict[str, Any]) -> bytes:
+    """`document` as Flask's jsonify renders it outside debug mode (sorted keys, no spaces).
+
+    The acknowledgement every delivery gets is formatted directly: json.dumps costs
+    several times as much, on every request.
+    """
+    if document.keys() == {"queued", "ticket_id"} and type(document["ticket_id"]) is int:
+        return b'{"queued":%s,"ticket_id":%d}\n' % (b"true" if document["queued"] is True else b"false",
+                                                     document["ticket_id"])
+    return (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()

@@ -104,6 +104,7 @@ def serve(policy: Policy, log_level: str) -> None:
         server.run()
     finally:
         server.close()
+        sidecar.close_journal()  # every acknowledged delivery into the queue before the consumer stops
         consumer.stop()
 
 

@@ -180,6 +180,9 @@ class LocalStack:
             self._receiver_stopping.set()
             self._receiver_thread.join(timeout=5)
             self._server = None
+        sidecar = getattr(self, "sidecar", None)
+        if sidecar is not None:
+            sidecar.close_journal()
         probe = getattr(self, "probe", None)
         if probe is not None:
             probe.close()

@@ -17,6 +17,7 @@ huey version, when an upgrade moves one.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -114,6 +115,10 @@ class AtomicStorage(Protocol):
         `marker` if absent (else COALESCED), then add the task `task()` builds to the
         schedule at its time (the ready queue if None) and return QUEUED."""
 
+    def record_many(self, records: list[Record]) -> list[int | BaseException]:
+        """`record_and_enqueue` for each (dedupe, marker, task) in order, in as few
+        transactions as the storage allows: one outcome (or the error) per record."""
+
     def move_due(self, ts: datetime) -> int:
         """Move every task due at `ts` from the schedule to the ready queue, atomically."""
 
@@ -129,7 +134,21 @@ class AtomicStorage(Protocol):
         batches so that 100k keys never sit in memory at once."""
 
 
-class _Record(NamedTuple):
+# At most this many rows (or keys) per statement: 3 parameters a row stay below 999,
+# the smallest bound on parameters any SQLite build has had.
+_ROWS_PER_STATEMENT = 300
+
+
+def _insert_rows(curs: Any, head: str, row: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` with one multi-row `INSERT ... VALUES` per `_ROWS_PER_STATEMENT` rows."""
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start:start + _ROWS_PER_STATEMENT]
+        curs.execute(head + ", ".join([row] * len(chunk)), [value for values in chunk for value in values])
+
+
+class Record(NamedTuple):
+    """One event to record: its delivery id entry, its pending marker, its task factory."""
+
     dedupe: tuple[str, bytes] | None
     marker: tuple[str, bytes] | None
     task: TaskFactory
@@ -145,11 +164,13 @@ class SqliteStorage(_HueySqliteStorage):
     the commit holding its writes is done, at a fraction of a commit each.
     """
 
+    MAX_BATCH = 256  # records per transaction
+
     def __init__(self, *args: Any, synchronous: str = "NORMAL", **kwargs: Any) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be NORMAL or FULL")
         self._synchronous = synchronous
-        self._records: GroupCommit[_Record, int] = GroupCommit(self._write_records)
+        self._records: GroupCommit[Record, int] = GroupCommit(self._write_records, max_batch=self.MAX_BATCH)
         super().__init__(*args, **kwargs)
 
     def _create_connection(self) -> Any:
@@ -160,12 +181,19 @@ class SqliteStorage(_HueySqliteStorage):
     def record_and_enqueue(
         self, dedupe: tuple[str, bytes] | None, marker: tuple[str, bytes] | None, task: TaskFactory
     ) -> int:
-        return self._records(_Record(dedupe, marker, task))
+        return self._records(Record(dedupe, marker, task))
 
-    def _write_records(self, records: list[_Record]) -> list[int | BaseException]:
+    def record_many(self, records: list[Record]) -> list[int | BaseException]:
+        outcomes: list[int | BaseException] = []
+        for start in range(0, len(records), self.MAX_BATCH):
+            outcomes.extend(self._write_records(records[start:start + self.MAX_BATCH]))
+        return outcomes
+
+    def _write_records(self, records: list[Record]) -> list[int | BaseException]:
         try:
             with self.db(commit=True) as curs:
-                return [self._write_record(curs, record) for record in records]
+                written: list[int | BaseException] = list(self._write_batch(curs, records))
+                return written
         except Exception:
             if len(records) == 1:
                 raise
@@ -175,29 +203,59 @@ class SqliteStorage(_HueySqliteStorage):
         for record in records:
             try:
                 with self.db(commit=True) as curs:
-                    outcomes.append(self._write_record(curs, record))
+                    outcomes.extend(self._write_batch(curs, [record]))
             except Exception as error:
                 outcomes.append(error)
         return outcomes
 
-    def _write_record(self, curs: Any, record: _Record) -> int:
-        for entry, outcome in ((record.dedupe, DUPLICATE), (record.marker, COALESCED)):
-            if entry is not None:
-                curs.execute(
-                    "insert or ignore into kv (queue, key, value) values (?, ?, ?)",
-                    (self.name, entry[0], self.to_blob(entry[1])),
-                )
-                if curs.rowcount == 0:
-                    return outcome
-        data, ts = record.task()
-        if ts is None:
-            curs.execute("insert into task (queue, data, priority) values (?, ?, 0)", (self.name, self.to_blob(data)))
-        else:
+    def _write_batch(self, curs: Any, records: list[Record]) -> list[int]:
+        """Write `records` as if one after another, in a handful of statements.
+
+        Every statement releases the GIL, and under load each then waits to get it back
+        behind the request threads: a statement per key made a batch of 16 take ~5 ms
+        (benchmarks/bench_receiver.py). So one query tells which of the batch's keys
+        exist (one JSON row, not a row per key), the outcomes are decided here, and one
+        multi-row insert per table writes them. A key repeated within the batch behaves
+        as in sequence: its first record writes it, the later ones find it.
+        """
+        keys = {entry[0] for record in records for entry in (record.dedupe, record.marker) if entry is not None}
+        existing = self._existing_keys(curs, sorted(keys))
+        kv_rows: list[tuple[Any, ...]] = []
+        ready: list[tuple[Any, ...]] = []
+        scheduled: list[tuple[Any, ...]] = []
+        outcomes: list[int] = []
+        for record in records:
+            outcome = QUEUED
+            for entry, held_back in ((record.dedupe, DUPLICATE), (record.marker, COALESCED)):
+                if entry is None:
+                    continue
+                if entry[0] in existing:
+                    outcome = held_back
+                    break
+                existing.add(entry[0])
+                kv_rows.append((self.name, entry[0], self.to_blob(entry[1])))
+            if outcome == QUEUED:
+                data, ts = record.task()
+                if ts is None:
+                    ready.append((self.name, self.to_blob(data)))
+                else:
+                    scheduled.append((self.name, self.to_blob(data), ts.timestamp()))
+            outcomes.append(outcome)
+        _insert_rows(curs, "insert into kv (queue, key, value) values ", "(?, ?, ?)", kv_rows)
+        _insert_rows(curs, "insert into task (queue, data, priority) values ", "(?, ?, 0)", ready)
+        _insert_rows(curs, "insert into schedule (queue, data, timestamp) values ", "(?, ?, ?)", scheduled)
+        return outcomes
+
+    def _existing_keys(self, curs: Any, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), _ROWS_PER_STATEMENT):
+            chunk = keys[start:start + _ROWS_PER_STATEMENT]
             curs.execute(
-                "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
-                (self.name, self.to_blob(data), ts.timestamp()),
+                f"select json_group_array(key) from kv where queue = ? and key in ({', '.join('?' * len(chunk))})",
+                (self.name, *chunk),
             )
-        return QUEUED
+            found.update(json.loads(curs.fetchone()[0]))
+        return found
 
     def move_due(self, ts: datetime) -> int:
         params = (self.name, ts.timestamp())
@@ -296,6 +354,15 @@ class RedisStorage(_HueyRedisStorage):
         args = [*(dedupe or ("", b"")), *(marker or ("", b"")), data, "" if ts is None else repr(self.convert_ts(ts))]
         keys = [self.result_key, self.schedule_key, self.queue_key]
         return int(self._record(keys=keys, args=args))
+
+    def record_many(self, records: list[Record]) -> list[int | BaseException]:
+        outcomes: list[int | BaseException] = []
+        for record in records:  # one script call each: Redis is not where the receiver waits
+            try:
+                outcomes.append(self.record_and_enqueue(*record))
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
 
     def move_due(self, ts: datetime) -> int:
         return int(self._move(keys=[self.schedule_key, self.queue_key], args=[repr(self.convert_ts(ts))]))

@@ -47,7 +47,7 @@ import huey
 from huey.constants import EmptyData
 
 from zammad_sla_plugin.runtime.huey_adapter import (
-    DUPLICATE, Consumer, RedisHuey, RedisStorage, SqliteHuey, SqliteStorage, atomic,
+    DUPLICATE, Consumer, Record, RedisHuey, RedisStorage, SqliteHuey, SqliteStorage, atomic,
 )  # fmt: skip
 from zammad_sla_plugin.runtime.metrics import Metrics
 
@@ -309,6 +309,11 @@ class TicketQueue:
     def _record(
         self, ticket_id: int, *, dedupe: tuple[str, bytes] | None, delay: float, marked: bool, now: bytes | None = None
     ) -> int:
+        return self._storage.record_and_enqueue(*self._record_for(ticket_id, dedupe, delay, marked, now))
+
+    def _record_for(
+        self, ticket_id: int, dedupe: tuple[str, bytes] | None, delay: float, marked: bool, now: bytes | None
+    ) -> Record:
         marker = (f"pending:{ticket_id}", now if now is not None else self._serialize(self._clock())) if marked else None
 
         def task() -> tuple[bytes, datetime | None]:
@@ -317,7 +322,34 @@ class TicketQueue:
             evaluation = self._evaluate_task.s(ticket_id, 0, None, 0, delay=delay if delay > 0 else None)
             return self._serialize_task(evaluation), evaluation.eta
 
-        return self._storage.record_and_enqueue(dedupe, marker, task)
+        return Record(dedupe, marker, task)
+
+    def submit_many(self, events: list[tuple[int, str | None, float]]) -> list[bool | BaseException]:
+        """`submit(ticket_id, delivery_id)` for each (ticket id, delivery id, time received)
+        in order, in as few transactions as the storage allows.
+
+        The delivery's first-seen time is the one given (when it was acknowledged), not
+        now. One entry per event: False for a delivery seen before, else True, or the
+        error that event alone raised.
+        """
+        records = []
+        for ticket_id, delivery_id, received in events:
+            now = self._serialize(received)
+            dedupe = (f"delivery:{delivery_id}", now) if delivery_id is not None else None
+            records.append(self._record_for(ticket_id, dedupe, self.coalesce_seconds, True, now))
+        return [
+            outcome if isinstance(outcome, BaseException) else outcome != DUPLICATE
+            for outcome in self._storage.record_many(records)
+        ]
+
+    def deliveries_seen(self) -> Iterator[tuple[str, float]]:
+        """(delivery id, first-seen time) of every delivery id the queue remembers."""
+        for key, raw in self._storage.items_with_prefix("delivery:"):
+            try:
+                seen = float(self.huey.serializer.deserialize(raw))
+            except Exception:
+                seen = 0.0  # unreadable: as `prune` treats it
+            yield key[len("delivery:"):], seen
 
     def _serialize(self, value: Any) -> bytes:
         return bytes(self.huey.serializer.serialize(value))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -18,6 +19,7 @@ from zammad_sla_plugin.core.clock import SlaInputError
 from zammad_sla_plugin.runtime.worker import fetch_explanation
 from zammad_sla_plugin.runtime.metrics import Metrics
 from zammad_sla_plugin.core.policy import Policy
+from zammad_sla_plugin.runtime.journal import JOURNAL_DIRNAME, DeliveryJournal
 from zammad_sla_plugin.runtime.readiness import CachedCheck
 from zammad_sla_plugin.runtime.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
 from zammad_sla_plugin.runtime.settings import Settings
@@ -85,6 +87,14 @@ class Sidecar:
             **(queue_options or {}),
         )  # fmt: skip
         self.metrics.set_queue_depth_source(self.queue.depth)
+        # Deliveries are acknowledged once journaled (runtime/journal.py) where that is as
+        # durable as the queue's own commit: SQLite without fsync. Opened with the receiver.
+        self.journal: DeliveryJournal | None = None
+        if not settings.redis_url and not settings.queue_fsync:
+            self.journal = DeliveryJournal(
+                self.queue, Path(settings.data_dir) / JOURNAL_DIRNAME, ttl_seconds=self.queue.delivery_ttl_seconds
+            )
+        self._journal_open = False
         # /readyz answers at once from the last known state (runtime/readiness.py); the check
         # itself runs in the background, one at a time.
         self.readiness = CachedCheck(self._check_readiness, ttl=readiness_ttl)
@@ -132,8 +142,10 @@ class Sidecar:
 
     def busy(self, *, include_scheduled: bool = False) -> bool:
         """Whether an evaluation is queued or running here (or scheduled, if asked)."""
+        # The journal first: what leaves it is in the queue by the time the queue is read.
+        journaled = self.journal is not None and self.journal.backlog() > 0
         scheduled = include_scheduled and self.queue.scheduled() > 0
-        return self._in_flight > 0 or self.queue.depth() > 0 or scheduled
+        return journaled or self._in_flight > 0 or self.queue.depth() > 0 or scheduled
 
     # -- inbound ---------------------------------------------------------------
     def receiver(self) -> Flask:
@@ -142,11 +154,28 @@ class Sidecar:
             raise ValueError("the receiver needs ZAMMAD_SLA_WEBHOOK_SECRET")
         return create_app(
             secret=self.settings.webhook_secret.reveal_bytes(),
-            enqueue=self.queue.submit,
+            enqueue=self.open_journal(),
             readiness=self.readiness,
             metrics=self.metrics,
             explain=self.explain_for,
         )
+
+    def open_journal(self) -> Callable[[int, str | None], bool]:
+        """What the receiver enqueues with: the journal, opened (and what a killed process
+        left in it queued) on first use, or the queue itself where there is no journal."""
+        if self.journal is None:
+            return self.queue.submit
+        if not self._journal_open:
+            self.journal.open()  # logs what it replayed
+            self._journal_open = True
+        return self.journal.submit
+
+    def close_journal(self, timeout: float = 10.0) -> None:
+        """Queue what the journal holds and close it (after the receiver stopped answering)."""
+        if self.journal is not None and self._journal_open:
+            if not self.journal.close(timeout):
+                log.warning("webhook journal not drained in %.0fs: it is queued at the next start", timeout)
+            self._journal_open = False
 
     def explain_for(self, ticket_id: int, caller_token: str) -> dict[str, Any]:
         """`GET /tickets/<id>/sla`: the explanation, read with the caller's Zammad token."""
@@ -177,6 +206,9 @@ class Sidecar:
         problem = self.queue_problem()
         if problem:
             problems.append(problem)
+        journal_problem = self.journal.problem() if self.journal is not None and self._journal_open else None
+        if journal_problem:
+            problems.append(journal_problem)
         try:
             with self._probe_guard:  # one requests session, one user at a time
                 self._probe_client.me()
