@@ -68,16 +68,14 @@ def _serve(
         def evaluate(ticket_id: int) -> None:
             time.sleep(evaluate_ms / 1000)  # stands in for the Zammad round trips
 
-        from zammad_sla_plugin.runtime.journal import JOURNAL_DIRNAME, DeliveryJournal
+        from zammad_sla_plugin.runtime.journal import journal_for
 
         metrics = Metrics()
         queue = TicketQueue(build_huey(data_dir=data_dir, sqlite_fsync=fsync), evaluate, metrics=metrics)
         metrics.set_queue_depth_source(queue.depth)
         enqueue = queue.submit
         if journal and not fsync:  # as `Sidecar.open_journal` does for `zammad-sla serve`
-            delivery_journal = DeliveryJournal(
-                queue, Path(data_dir) / JOURNAL_DIRNAME, ttl_seconds=queue.delivery_ttl_seconds
-            )
+            delivery_journal = journal_for(queue, data_dir)
             delivery_journal.open()
             enqueue = delivery_journal.submit
         app = create_app(secret=SECRET, enqueue=enqueue, metrics=metrics)

@@ -161,30 +161,35 @@ def test_ids_past_the_horizon_are_forgotten(queue: TicketQueue, tmp_path: Path) 
     journal.open()
     try:
         assert journal.submit(1, "old") is True
-        now[0] += 61
-        assert journal.submit(1, "new") is True  # forgets "old" on the way
-        assert "old" not in journal._seen and journal._seen.keys() == {"new"}
+        now[0] += 59
+        assert journal.submit(1, "old") is False  # within the horizon
+        now[0] += 30
+        assert journal.submit(1, "new") is True  # "old" is 89 s old: at most 60 + 15 s are kept
+        assert len(journal.seen) == 1
     finally:
         journal.close()
 
 
 def test_a_failing_queue_is_retried_and_reported(queue: TicketQueue, tmp_path: Path) -> None:
     real = queue.submit_many
-    failures = [3]
+    healed = threading.Event()
+    attempts = [0]
 
     def flaky(events: list[tuple[int, str | None, float]]) -> list[bool | BaseException]:
-        if failures[0]:
-            failures[0] -= 1
+        attempts[0] += 1
+        if not healed.is_set():
             raise OSError("database is locked")
         return real(events)
 
     queue.submit_many = flaky  # type: ignore[method-assign]
-    journal = open_journal(queue, tmp_path, retry_delay=0.05)
+    journal = open_journal(queue, tmp_path, retry_delay=0.01)
     try:
         journal.submit(4, "d")
-        assert wait_until(lambda: journal.failing_since is not None)
-        assert journal.problem(after=0.0) is not None and "database is locked" in str(journal.problem(after=0.0))
+        assert wait_until(lambda: attempts[0] >= 3)  # retried, not dropped
+        assert journal.backlog() == 1
+        assert "database is locked" in str(journal.problem(after=0.0))
         assert journal.problem(after=3600) is None  # not yet worth a readiness failure
+        healed.set()
         assert wait_until(lambda: journal.backlog() == 0)
         assert journal.problem(after=0.0) is None and queue.scheduled() == 1
     finally:
@@ -211,27 +216,32 @@ def test_a_full_backlog_makes_submit_wait_not_fail(queue: TicketQueue, tmp_path:
     assert queue.scheduled() == 3
 
 
-def test_a_failed_write_is_not_acknowledged_and_not_remembered(
+def test_a_full_disk_refuses_the_delivery_and_forgets_its_id(
     queue: TicketQueue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    journal = open_journal(queue, tmp_path)
+    record_size = len(encode(1, "retried", time.time()))
+    journal = open_journal(queue, tmp_path, segment_bytes=record_size + 8)  # room for one record
     try:
+        assert journal.submit(1, "first") is True
         import zammad_sla_plugin.runtime.journal as module
 
-        def disk_full(fd: int, data: bytes) -> int:
+        def disk_full(fd: int, offset: int, length: int) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(module.os, "write", disk_full)
-        with pytest.raises(OSError, match="No space"):
+        monkeypatch.setattr(module.os, "posix_fallocate", disk_full)
+        with pytest.raises(OSError, match="No space"):  # a 503: Zammad retries later
             journal.submit(1, "retried")
         monkeypatch.undo()
-        assert journal.submit(1, "retried") is True  # Zammad's retry is not a duplicate
+        assert journal.submit(1, "retried") is True  # the retry is not a duplicate
+        assert wait_until(lambda: journal.backlog() == 0)
     finally:
         journal.close()
+    assert queue.submit(1, "first") is False and queue.submit(1, "retried") is False
+    assert journal_files(tmp_path) == []
 
 
 def test_segments_rotate_and_are_deleted_once_queued(queue: TicketQueue, tmp_path: Path) -> None:
-    journal = open_journal(queue, tmp_path, segment_records=5)
+    journal = open_journal(queue, tmp_path, segment_bytes=5 * len(encode(10, "d-10", time.time())))
     try:
         for ticket in range(1, 23):
             journal.submit(ticket, f"d-{ticket}")

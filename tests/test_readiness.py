@@ -252,3 +252,47 @@ def test_the_manifests_readiness_probe_waits_one_second() -> None:
     probe = container["readinessProbe"]
     assert probe["httpGet"]["path"] == "/readyz" and probe["timeoutSeconds"] == PROBE_TIMEOUT
     assert probe["periodSeconds"] >= CachedCheck(list).ttl  # a probe per kept answer, not more
+
+
+def test_a_journal_that_cannot_reach_the_queue_makes_the_sidecar_not_ready(
+    tmp_path: Path, zammad: tuple[TwinServer, SwitchableZammad]
+) -> None:
+    from zammad_sla_plugin.core.policy import load_policy
+    from zammad_sla_plugin.runtime.settings import load_settings
+    from zammad_sla_plugin.runtime.sidecar import Sidecar
+
+    twin, front = zammad
+    env = {"ZAMMAD_URL": f"http://127.0.0.1:{front.port}", "ZAMMAD_TOKEN": twin.token,
+           "ZAMMAD_SLA_DATA_DIR": str(tmp_path), "ZAMMAD_SLA_WEBHOOK_SECRET": SECRET}
+    sidecar = Sidecar(load_settings(env), load_policy())
+    sidecar.receiver()  # opens the journal
+    journal = sidecar.journal
+    assert journal is not None
+
+    def locked(events: object) -> object:
+        raise OSError("database is locked")
+
+    sidecar.queue.submit_many = locked  # type: ignore[method-assign,assignment]
+    try:
+        assert journal.submit(5, "stuck-1") is True  # acknowledged: it is in the journal
+        assert wait_for(lambda: journal.failing_since is not None, 5)
+        assert sidecar._check_readiness() == []  # a moment's failure is no reason to go unready
+        journal.failing_since = time.time() - 60
+        problems = sidecar._check_readiness()
+        assert len(problems) == 1 and "webhook deliveries acknowledged but not queued for 60s: 1" in problems[0], problems
+        assert "database is locked" in problems[0] and sidecar.busy()
+    finally:
+        del sidecar.queue.submit_many  # the real one again: the close queues the delivery
+        sidecar.close_journal()
+    assert sidecar.queue.submit(5, "stuck-1") is False
+
+
+def test_no_journal_where_the_queue_itself_is_as_durable_as_the_answer_must_be(tmp_path: Path) -> None:
+    from zammad_sla_plugin.core.policy import load_policy
+    from zammad_sla_plugin.runtime.settings import load_settings
+    from zammad_sla_plugin.runtime.sidecar import Sidecar
+
+    env = {"ZAMMAD_URL": "http://127.0.0.1:9", "ZAMMAD_TOKEN": "t" * 20, "ZAMMAD_SLA_DATA_DIR": str(tmp_path),
+           "ZAMMAD_SLA_WEBHOOK_SECRET": SECRET, "ZAMMAD_SLA_QUEUE_FSYNC": "on"}
+    sidecar = Sidecar(load_settings(env), load_policy())
+    assert sidecar.journal is None and sidecar.open_journal() == sidecar.queue.submit

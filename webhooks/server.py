@@ -25,9 +25,11 @@ from waitress.server import create_server
 
 from webhooks.app import MAX_BODY_BYTES
 
-# Handler threads mostly wait for their queue commit, and the threads waiting at the same
-# moment share one (queue -> huey_adapter -> group_commit): with more threads, concurrent
-# deliveries are acknowledged with fewer commits. With 32 concurrent senders on a 2-core
+# Where deliveries are acknowledged after their queue commit (ZAMMAD_SLA_QUEUE_FSYNC=on,
+# Redis), handler threads mostly wait for it, and the threads waiting at the same moment
+# share one (queue -> huey_adapter -> group_commit): with more threads, concurrent
+# deliveries are acknowledged with fewer commits. (With the default delivery journal no
+# handler waits: 8, 16 and 32 threads measured within noise of each other, 2026-12-03.) With 32 concurrent senders on a 2-core
 # machine, 8 -> 24 threads took acks from ~1,370/s to ~1,670/s and p99 from ~54 to ~42 ms.
 # 24 -> 32 (a thread for every sender, none waiting in waitress's queue behind a commit)
 # took the p99 from 1.3-1.7x to 1.1-1.2x the bare server's and throughput from 0.64-0.69x

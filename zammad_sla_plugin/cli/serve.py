@@ -89,6 +89,8 @@ def serve(policy: Policy, log_level: str) -> None:
     _configure_logging(log_level)
     settings = settings_or_exit(require_webhook_secret=True)
     sidecar = _start_sidecar(policy, settings)
+    # Before answering anything: what a killed predecessor acknowledged goes into the queue.
+    _or_exit("cannot queue the webhook journal", sidecar.open_journal)
     server: Any = _or_exit(
         f"cannot listen on {settings.listen}",
         lambda: create_receiver_server(sidecar.receiver(), settings.listen_host, settings.listen_port),

@@ -1,7 +1,7 @@
 """Group commit: concurrent callers share one storage transaction, each waits for its commit.
 
-A webhook must be durably queued before it is acknowledged, so every receiver thread
-needs a commit. One transaction per request makes the threads queue one behind another
+Where a webhook is acknowledged only once queued (a queue that fsyncs every commit: see
+runtime/journal.py for the default), every receiver thread needs a commit. One transaction per request makes the threads queue one behind another
 on the single SQLite connection (and its write lock), each paying a whole transaction.
 Here the first caller to arrive while no batch is running becomes the leader: it takes
 every request waiting at that moment (its own included), runs them all in one

@@ -160,8 +160,10 @@ class SqliteStorage(_HueySqliteStorage):
     In WAL mode, NORMAL commits without an fsync: a committed job survives the
     process being killed (it is in the WAL file) but not a power cut of the host;
     FULL adds an fsync per commit. Concurrent `record_and_enqueue` calls (one per
-    webhook being acknowledged) share transactions (`GroupCommit`): each returns once
-    the commit holding its writes is done, at a fraction of a commit each.
+    webhook acknowledged after its commit, with FULL) share transactions (`GroupCommit`):
+    each returns once the commit holding its writes is done, at a fraction of a commit
+    each. `record_many` (the delivery journal's mover) writes up to `MAX_BATCH` records
+    per transaction.
     """
 
     MAX_BATCH = 256  # records per transaction

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -19,7 +18,7 @@ from zammad_sla_plugin.core.clock import SlaInputError
 from zammad_sla_plugin.runtime.worker import fetch_explanation
 from zammad_sla_plugin.runtime.metrics import Metrics
 from zammad_sla_plugin.core.policy import Policy
-from zammad_sla_plugin.runtime.journal import JOURNAL_DIRNAME, DeliveryJournal
+from zammad_sla_plugin.runtime.journal import DeliveryJournal, journal_for
 from zammad_sla_plugin.runtime.readiness import CachedCheck
 from zammad_sla_plugin.runtime.queue import ConsumerHandle, TicketQueue, build_huey, one_line, start_consumer
 from zammad_sla_plugin.runtime.settings import Settings
@@ -91,9 +90,7 @@ class Sidecar:
         # durable as the queue's own commit: SQLite without fsync. Opened with the receiver.
         self.journal: DeliveryJournal | None = None
         if not settings.redis_url and not settings.queue_fsync:
-            self.journal = DeliveryJournal(
-                self.queue, Path(settings.data_dir) / JOURNAL_DIRNAME, ttl_seconds=self.queue.delivery_ttl_seconds
-            )
+            self.journal = journal_for(self.queue, settings.data_dir)
         self._journal_open = False
         # /readyz answers at once from the last known state (runtime/readiness.py); the check
         # itself runs in the background, one at a time.
